@@ -1,0 +1,6 @@
+"""`keras.Model` subclasses that `fit()` trains: GAN, ConditionalGAN, ..."""
+
+from gan_blocks.models.gan import GAN
+from gan_blocks.models.gan_optimizer import GANOptimizer
+
+__all__ = ["GAN", "GANOptimizer"]

@@ -1,0 +1,43 @@
+"""A callback that stops training loudly when a GAN loss turns NaN or inf."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+
+
+class NonFiniteLossGuard(keras.callbacks.Callback):
+    """Raises `FloatingPointError` naming the loss that became NaN or infinite.
+
+    The GAN models add it to every `fit`, so training never continues silently
+    on NaN weights.
+
+    Args:
+        monitor: Log keys to check after every batch.
+    """
+
+    def __init__(self, monitor: tuple[str, ...]):
+        super().__init__()
+        self.monitor = tuple(monitor)
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        for key in self.monitor:
+            if key not in logs:
+                continue
+            value = float(keras.ops.convert_to_numpy(logs[key]))
+            if not math.isfinite(value):
+                self.model.stop_training = True
+                raise FloatingPointError(
+                    f"Training stopped: `{key}` became {value} at epoch "
+                    f"{self._epoch + 1}, batch {batch + 1}. Common causes: a "
+                    "learning rate that is too high, images outside [-1, 1], a "
+                    "discriminator without a final linear layer for a logit loss, "
+                    "or float16 overflow (use mixed_bfloat16 or loss scaling)."
+                )

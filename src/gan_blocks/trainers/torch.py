@@ -1,0 +1,39 @@
+"""PyTorch plumbing: `zero_grad`, `backward`, then `apply` under `no_grad`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+
+def _make_minimize(model: Any) -> Callable:
+    def minimize(loss_fn: Callable[[], tuple], variables: list, optimizer: Any) -> tuple:
+        loss, aux = loss_fn()
+        scaled_loss = optimizer.scale_loss(loss)
+        # Clear every gradient: the other player's parameters also receive
+        # gradients from this backward pass, and they must not leak into its
+        # own next update.
+        model.zero_grad(set_to_none=True)
+        scaled_loss.backward()
+        gradients = [variable.value.grad for variable in variables]
+        with torch.no_grad():
+            optimizer.apply(gradients, variables)
+        return loss, aux
+
+    return minimize
+
+
+def train_step(model: Any, data: Any) -> dict:
+    """`Model.train_step` for torch (eager, or under `torch.compile`)."""
+    return model.adversarial_step(data, _make_minimize(model))
+
+
+def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
+    """`torch.autograd.grad(..., create_graph=True)` input gradient."""
+    x = torch.as_tensor(x).detach().requires_grad_(True)
+    with torch.enable_grad():
+        total = fn(x).float().sum()
+        (gradient,) = torch.autograd.grad(total, x, create_graph=True)
+    return gradient
