@@ -1,0 +1,36 @@
+import os
+
+import keras
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-large", action="store_true", default=False, help="run tests marked large"
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "large: slow tests, skipped unless --run-large")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-large"):
+        return
+    skip_large = pytest.mark.skip(reason="large test: run with --run-large")
+    for item in items:
+        if "large" in item.keywords:
+            item.add_marker(skip_large)
+
+
+@pytest.fixture(autouse=True)
+def _reset_keras_state():
+    keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(1234)
+    yield
+    keras.config.set_dtype_policy("float32")
+    keras.backend.clear_session()
+
+
+def pytest_report_header(config):
+    return f"keras backend: {keras.backend.backend()} (KERAS_BACKEND={os.environ.get('KERAS_BACKEND')})"
