@@ -5,8 +5,8 @@ and metric variables) into a jitted `train_step(state, data)` and expects the
 new state back; the variables themselves hold no values meanwhile. We open a
 `StatelessScope` mapping every variable to its value, run the shared GAN step
 inside it, and differentiate each player's loss with `jax.value_and_grad` over
-that player's variables only. Optimizer updates are ordinary `apply` calls whose
-assignments the scope records. Both optimizers' variables travel in the state
+that player's variables only, and apply it with that player's optimizer's
+`stateless_apply`, writing the new values back into the scope. Both optimizers' variables travel in the state
 because `model.optimizer` is the composite `GANOptimizer`.
 """
 
@@ -47,7 +47,13 @@ def _minimize(loss_fn: Callable[[], tuple], variables: list, optimizer: Any) -> 
         values
     )
     outer.state_mapping.update(updates)
-    optimizer.apply(gradients, variables)
+    optimizer_values = [outer.get_current_value(v) for v in optimizer.variables]
+    new_values, new_optimizer_values = optimizer.stateless_apply(
+        optimizer_values, gradients, values
+    )
+    outer.state_mapping.update(zip(variable_ids, new_values))
+    for variable, value in zip(optimizer.variables, new_optimizer_values):
+        outer.add_update((variable, value))
     return loss, aux
 
 

@@ -1,0 +1,28 @@
+"""Small models shared by the model tests."""
+
+import keras
+import numpy as np
+
+
+def mlp_generator(latent_dim=4, output_dim=2, hidden=16, batch_norm=True):
+    layers = [keras.Input((latent_dim,)), keras.layers.Dense(hidden)]
+    if batch_norm:
+        layers.append(keras.layers.BatchNormalization())
+    layers += [keras.layers.ReLU(), keras.layers.Dense(output_dim, activation="tanh")]
+    return keras.Sequential(layers)
+
+
+def mlp_discriminator(input_dim=2, hidden=16, dropout=0.0):
+    layers = [keras.Input((input_dim,)), keras.layers.Dense(hidden), keras.layers.LeakyReLU(0.2)]
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout))
+    layers.append(keras.layers.Dense(1))
+    return keras.Sequential(layers)
+
+
+def toy_data(n=64, dim=2, seed=0):
+    return np.random.default_rng(seed).uniform(-0.9, 0.9, (n, dim)).astype("float32")
+
+
+def numpy_weights(model):
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in getattr(model, "weights", None) or model.variables]
