@@ -15,7 +15,9 @@ def mlp_generator(latent_dim=4, output_dim=2, hidden=16, batch_norm=True):
 def mlp_discriminator(input_dim=2, hidden=16, dropout=0.0):
     layers = [keras.Input((input_dim,)), keras.layers.Dense(hidden), keras.layers.LeakyReLU(0.2)]
     if dropout:
-        layers.append(keras.layers.Dropout(dropout))
+        # A seeded Dropout: on torch an unseeded one draws from torch's global
+        # RNG, whose state no .keras file holds.
+        layers.append(keras.layers.Dropout(dropout, seed=11))
     layers.append(keras.layers.Dense(1))
     return keras.Sequential(layers)
 
