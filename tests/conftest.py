@@ -33,4 +33,5 @@ def _reset_keras_state():
 
 
 def pytest_report_header(config):
-    return f"keras backend: {keras.backend.backend()} (KERAS_BACKEND={os.environ.get('KERAS_BACKEND')})"
+    variable = os.environ.get("KERAS_BACKEND")
+    return f"keras backend: {keras.backend.backend()} (KERAS_BACKEND={variable})"

@@ -32,7 +32,11 @@ def test_import_does_not_load_tensorflow(backend):
     env.update({k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND",)})
     env["KERAS_BACKEND"] = backend
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout

@@ -43,7 +43,11 @@ def _run(extra_env=None, code=SCRIPT):
     env.pop("GAN_BLOCKS_PLUGINS", None)
     env.update(extra_env or {})
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
 
 

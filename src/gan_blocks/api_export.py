@@ -12,9 +12,7 @@ from gan_blocks import registry
 PACKAGE = "gan_blocks"
 
 
-def gan_blocks_export(
-    kind: str | None = None, name: str | None = None
-) -> Callable[[Any], Any]:
+def gan_blocks_export(kind: str | None = None, name: str | None = None) -> Callable[[Any], Any]:
     """Registers a public object for Keras serialization and, optionally, by name.
 
     Args:

@@ -17,9 +17,7 @@ _LOCK = threading.RLock()
 
 def _normalize(name: str) -> str:
     if not isinstance(name, str) or not name:
-        raise ValueError(
-            f"A registry name must be a non-empty string. Received: name={name!r}"
-        )
+        raise ValueError(f"A registry name must be a non-empty string. Received: name={name!r}")
     return name.strip().lower()
 
 

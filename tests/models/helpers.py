@@ -13,7 +13,11 @@ def mlp_generator(latent_dim=4, output_dim=2, hidden=16, batch_norm=True):
 
 
 def mlp_discriminator(input_dim=2, hidden=16, dropout=0.0):
-    layers = [keras.Input((input_dim,)), keras.layers.Dense(hidden), keras.layers.LeakyReLU(0.2)]
+    layers = [
+        keras.Input((input_dim,)),
+        keras.layers.Dense(hidden),
+        keras.layers.LeakyReLU(0.2),
+    ]
     if dropout:
         # A seeded Dropout: on torch an unseeded one draws from torch's global
         # RNG, whose state no .keras file holds.
@@ -27,4 +31,7 @@ def toy_data(n=64, dim=2, seed=0):
 
 
 def numpy_weights(model):
-    return [np.array(keras.ops.convert_to_numpy(v)) for v in getattr(model, "weights", None) or model.variables]
+    return [
+        np.array(keras.ops.convert_to_numpy(v))
+        for v in getattr(model, "weights", None) or model.variables
+    ]

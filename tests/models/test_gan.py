@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 import gan_blocks as gb
-from tests.models.helpers import mlp_discriminator, mlp_generator, numpy_weights, toy_data
+from tests.models.helpers import (
+    mlp_discriminator,
+    mlp_generator,
+    numpy_weights,
+    toy_data,
+)
 
 
 def make_gan(**kwargs):
@@ -97,7 +102,11 @@ def test_same_seed_same_training_different_seed_different():
 
 def test_save_and_load_restore_players_ema_optimizers_and_seed(tmp_path):
     gan = gb.models.GAN(
-        mlp_generator(), mlp_discriminator(dropout=0.2), latent_dim=4, generator_ema=0.9, seed=0
+        mlp_generator(),
+        mlp_discriminator(dropout=0.2),
+        latent_dim=4,
+        generator_ema=0.9,
+        seed=0,
     )
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.RMSprop(1e-3), loss="hinge")
     gan.fit(toy_data(32), batch_size=16, epochs=1, verbose=0)
@@ -159,7 +168,10 @@ def test_exact_resume_in_a_fresh_process(tmp_path):
     path = str(tmp_path / "resume.keras")
     for mode in ("first", "second"):
         result = subprocess.run(
-            [sys.executable, str(script), mode, path], capture_output=True, text=True, timeout=600
+            [sys.executable, str(script), mode, path],
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert result.returncode == 0, result.stderr[-3000:]
     straight = np.load(path + ".first.npz")
@@ -193,7 +205,10 @@ def test_bad_input_raises_clear_errors():
         gan.fit(np.zeros((8, 3), "float32"), verbose=0)
     with pytest.raises(ValueError, match="latent_dim=5.*expects inputs of shape \\(4,\\)"):
         gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=5)
-    with pytest.raises(ValueError, match=r"produces images of shape \(2,\).*expects inputs of shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"produces images of shape \(2,\).*expects inputs of shape \(3,\)",
+    ):
         gb.models.GAN(mlp_generator(), mlp_discriminator(input_dim=3), latent_dim=4)
     with pytest.raises(ValueError, match="discriminator_steps=0"):
         make_gan(discriminator_steps=0)
@@ -276,7 +291,9 @@ def test_mixed_precision_trains_with_loss_scaling_for_both_players(policy):
     assert gan.generate(2, seed=0).dtype == np.float32
 
 
-@pytest.mark.parametrize("loss", ["minimax", "least_squares", "hinge", "wasserstein", "relativistic_average"])
+@pytest.mark.parametrize(
+    "loss", ["minimax", "least_squares", "hinge", "wasserstein", "relativistic_average"]
+)
 def test_every_loss_trains(loss):
     gan = make_gan()
     gan.compile(loss=loss)

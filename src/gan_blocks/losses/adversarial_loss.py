@@ -68,9 +68,7 @@ class AdversarialLoss:
     def __init__(self, name: str | None = None):
         self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
 
-    def discriminator_loss(
-        self, real_logits: Any, fake_logits: Any, seed: Any = None
-    ) -> Any:
+    def discriminator_loss(self, real_logits: Any, fake_logits: Any, seed: Any = None) -> Any:
         """Loss the discriminator minimizes.
 
         Args:

@@ -37,8 +37,7 @@ class BinaryCrossentropyFamily(AdversarialLoss):
         super().__init__(name=name)
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(
-                "`label_smoothing` must be in [0, 1). "
-                f"Received: label_smoothing={label_smoothing}"
+                f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing}"
             )
         if not 0.0 <= label_noise < 0.5:
             raise ValueError(
@@ -61,9 +60,7 @@ class BinaryCrossentropyFamily(AdversarialLoss):
             )
         return real_target, fake_target
 
-    def discriminator_loss(
-        self, real_logits: Any, fake_logits: Any, seed: Any = None
-    ) -> Any:
+    def discriminator_loss(self, real_logits: Any, fake_logits: Any, seed: Any = None) -> Any:
         real_target, fake_target = self._targets(real_logits, fake_logits, seed)
         return binary_crossentropy_from_logits(
             real_logits, real_target
@@ -71,7 +68,5 @@ class BinaryCrossentropyFamily(AdversarialLoss):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(
-            label_smoothing=self.label_smoothing, label_noise=self.label_noise
-        )
+        config.update(label_smoothing=self.label_smoothing, label_noise=self.label_noise)
         return config

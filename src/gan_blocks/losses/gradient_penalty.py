@@ -48,9 +48,7 @@ class GradientPenalty(Penalty):
         Gulrajani et al., "Improved Training of Wasserstein GANs", NeurIPS 2017.
     """
 
-    def __init__(
-        self, weight: float = 10.0, epsilon: float = 1e-12, name: str | None = None
-    ):
+    def __init__(self, weight: float = 10.0, epsilon: float = 1e-12, name: str | None = None):
         super().__init__(name=name)
         if weight < 0:
             raise ValueError(f"`weight` must be >= 0. Received: weight={weight}")

@@ -67,9 +67,7 @@ class HingeLoss(AdversarialLoss):
         for Generative Adversarial Networks", ICLR 2018.
     """
 
-    def discriminator_loss(
-        self, real_logits: Any, fake_logits: Any, seed: Any = None
-    ) -> Any:
+    def discriminator_loss(self, real_logits: Any, fake_logits: Any, seed: Any = None) -> Any:
         return hinge_discriminator_loss(real_logits, fake_logits)
 
     def generator_loss(self, fake_logits: Any, real_logits: Any = None) -> Any:

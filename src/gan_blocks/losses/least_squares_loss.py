@@ -29,9 +29,7 @@ def least_squares_discriminator_loss(real_logits: Any, fake_logits: Any) -> Any:
     """
     real_logits = ops.cast(real_logits, "float32")
     fake_logits = ops.cast(fake_logits, "float32")
-    return 0.5 * ops.mean(ops.square(real_logits - 1.0)) + 0.5 * ops.mean(
-        ops.square(fake_logits)
-    )
+    return 0.5 * ops.mean(ops.square(real_logits - 1.0)) + 0.5 * ops.mean(ops.square(fake_logits))
 
 
 def least_squares_generator_loss(fake_logits: Any) -> Any:
@@ -75,9 +73,7 @@ class LeastSquaresLoss(AdversarialLoss):
         Mao et al., "Least Squares Generative Adversarial Networks", ICCV 2017.
     """
 
-    def discriminator_loss(
-        self, real_logits: Any, fake_logits: Any, seed: Any = None
-    ) -> Any:
+    def discriminator_loss(self, real_logits: Any, fake_logits: Any, seed: Any = None) -> Any:
         return least_squares_discriminator_loss(real_logits, fake_logits)
 
     def generator_loss(self, fake_logits: Any, real_logits: Any = None) -> Any:

@@ -40,9 +40,9 @@ def relativistic_average_discriminator_loss(real_logits: Any, fake_logits: Any) 
     1.3863
     """
     real_vs_fake, fake_vs_real = _relative_logits(real_logits, fake_logits)
-    return binary_crossentropy_from_logits(
-        real_vs_fake, 1.0
-    ) + binary_crossentropy_from_logits(fake_vs_real, 0.0)
+    return binary_crossentropy_from_logits(real_vs_fake, 1.0) + binary_crossentropy_from_logits(
+        fake_vs_real, 0.0
+    )
 
 
 def relativistic_average_generator_loss(fake_logits: Any, real_logits: Any) -> Any:
@@ -64,9 +64,9 @@ def relativistic_average_generator_loss(fake_logits: Any, real_logits: Any) -> A
     1.3863
     """
     real_vs_fake, fake_vs_real = _relative_logits(real_logits, fake_logits)
-    return binary_crossentropy_from_logits(
-        fake_vs_real, 1.0
-    ) + binary_crossentropy_from_logits(real_vs_fake, 0.0)
+    return binary_crossentropy_from_logits(fake_vs_real, 1.0) + binary_crossentropy_from_logits(
+        real_vs_fake, 0.0
+    )
 
 
 @gan_blocks_export(kind="loss", name="relativistic_average")
@@ -94,9 +94,7 @@ class RelativisticAverageLoss(AdversarialLoss):
 
     requires_real_logits_for_generator = True
 
-    def discriminator_loss(
-        self, real_logits: Any, fake_logits: Any, seed: Any = None
-    ) -> Any:
+    def discriminator_loss(self, real_logits: Any, fake_logits: Any, seed: Any = None) -> Any:
         return relativistic_average_discriminator_loss(real_logits, fake_logits)
 
     def generator_loss(self, fake_logits: Any, real_logits: Any = None) -> Any:

@@ -27,9 +27,7 @@ def wasserstein_discriminator_loss(real_logits: Any, fake_logits: Any) -> Any:
     >>> float(wasserstein_discriminator_loss(np.full(2, 3.0), np.full(2, 1.0)))
     -2.0
     """
-    return ops.mean(ops.cast(fake_logits, "float32")) - ops.mean(
-        ops.cast(real_logits, "float32")
-    )
+    return ops.mean(ops.cast(fake_logits, "float32")) - ops.mean(ops.cast(real_logits, "float32"))
 
 
 def wasserstein_generator_loss(fake_logits: Any) -> Any:
@@ -72,9 +70,7 @@ class WassersteinLoss(AdversarialLoss):
         "Improved Training of Wasserstein GANs", NeurIPS 2017.
     """
 
-    def discriminator_loss(
-        self, real_logits: Any, fake_logits: Any, seed: Any = None
-    ) -> Any:
+    def discriminator_loss(self, real_logits: Any, fake_logits: Any, seed: Any = None) -> Any:
         return wasserstein_discriminator_loss(real_logits, fake_logits)
 
     def generator_loss(self, fake_logits: Any, real_logits: Any = None) -> Any:

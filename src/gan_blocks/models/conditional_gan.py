@@ -158,9 +158,7 @@ class ConditionalGAN(GAN):
         input_checks.check_labels(labels, self.num_classes)
         latents = self._latents(len(labels), latents, seed)
         if int(latents.shape[0]) != len(labels):
-            raise ValueError(
-                f"Got {int(latents.shape[0])} latents but {len(labels)} labels."
-            )
+            raise ValueError(f"Got {int(latents.shape[0])} latents but {len(labels)} labels.")
         generator = self._select_generator(use_ema)
         outputs = []
         for start in range(0, len(labels), batch_size):

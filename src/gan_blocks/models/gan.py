@@ -107,7 +107,10 @@ class GAN(keras.Model):
                 "`generator_ema` must be a decay in [0, 1) (e.g. 0.999) or None. "
                 f"Received: generator_ema={generator_ema!r}"
             )
-        for name, player in (("generator", generator), ("discriminator", discriminator)):
+        for name, player in (
+            ("generator", generator),
+            ("discriminator", discriminator),
+        ):
             if not isinstance(player, keras.layers.Layer):
                 raise TypeError(
                     f"`{name}` must be a keras.Model (or keras.layers.Layer). "
@@ -151,9 +154,7 @@ class GAN(keras.Model):
                     "or rebuild the generator."
                 )
         try:
-            image_spec = compute_output_spec(
-                self.generator, self._generator_inputs_spec()
-            )
+            image_spec = compute_output_spec(self.generator, self._generator_inputs_spec())
         except Exception as error:
             raise ValueError(
                 "Could not call the generator on latents of shape "
@@ -174,9 +175,7 @@ class GAN(keras.Model):
                     "discriminator's input match the generator's output."
                 )
         try:
-            compute_output_spec(
-                self.discriminator, self._discriminator_inputs_spec(image_spec)
-            )
+            compute_output_spec(self.discriminator, self._discriminator_inputs_spec(image_spec))
         except Exception as error:
             raise ValueError(
                 f"Could not call the discriminator on generated images of shape "
@@ -260,13 +259,17 @@ class GAN(keras.Model):
             self.penalty_tracker = None
         optimizer = GANOptimizer(generator_optimizer, discriminator_optimizer)
         optimizer.set_variable_groups(
-            self.generator_trainable_variables(), self.discriminator_trainable_variables()
+            self.generator_trainable_variables(),
+            self.discriminator_trainable_variables(),
         )
         optimizer.build([])
         if jit_compile == "auto":
             jit_compile = _resolve_auto_jit_compile(self)
         super().compile(
-            optimizer=optimizer, jit_compile=jit_compile, auto_scale_loss=False, **kwargs
+            optimizer=optimizer,
+            jit_compile=jit_compile,
+            auto_scale_loss=False,
+            **kwargs,
         )
 
     def generator_trainable_variables(self) -> list:
@@ -311,7 +314,12 @@ class GAN(keras.Model):
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         config = dict(config)
-        for key in ("generator_optimizer", "discriminator_optimizer", "loss", "penalty"):
+        for key in (
+            "generator_optimizer",
+            "discriminator_optimizer",
+            "loss",
+            "penalty",
+        ):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
@@ -333,9 +341,7 @@ class GAN(keras.Model):
         Returns:
             Tensor of shape `(batch_size, *latent_shape)`.
         """
-        return keras.random.normal(
-            (batch_size,) + self.latent_shape, seed=self.seed_generator
-        )
+        return keras.random.normal((batch_size,) + self.latent_shape, seed=self.seed_generator)
 
     def unpack_data(self, data: Any) -> tuple[Any, Any]:
         """Splits a batch from `fit` into `(images, condition)`."""
@@ -457,7 +463,14 @@ class GAN(keras.Model):
         )
 
     # ------------------------------------------------------------ public API
-    def fit(self, x: Any = None, y: Any = None, *args: Any, callbacks: Any = None, **kwargs: Any) -> Any:
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        *args: Any,
+        callbacks: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         """`keras.Model.fit`, after checking the data and adding a NaN guard.
 
         Args:

@@ -55,7 +55,10 @@ class GANOptimizer(keras.optimizers.Optimizer):
     @tracking.no_automatic_dependency_tracking
     def set_variable_groups(self, generator_variables: list, discriminator_variables: list) -> None:
         """Tells the optimizer which variables each inner optimizer owns."""
-        self._variable_groups = (list(generator_variables), list(discriminator_variables))
+        self._variable_groups = (
+            list(generator_variables),
+            list(discriminator_variables),
+        )
 
     @tracking.no_automatic_dependency_tracking
     def build(self, var_list: list) -> None:
@@ -100,7 +103,9 @@ class GANOptimizer(keras.optimizers.Optimizer):
             "`generator_optimizer` or `discriminator_optimizer`."
         )
 
-    def stateless_apply(self, optimizer_variables: Any, grads: Any, trainable_variables: Any) -> Any:
+    def stateless_apply(
+        self, optimizer_variables: Any, grads: Any, trainable_variables: Any
+    ) -> Any:
         raise NotImplementedError(
             "GANOptimizer does not apply gradients itself; use its inner optimizers."
         )
@@ -116,9 +121,7 @@ class GANOptimizer(keras.optimizers.Optimizer):
     def get_config(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "generator_optimizer": keras.saving.serialize_keras_object(
-                self.generator_optimizer
-            ),
+            "generator_optimizer": keras.saving.serialize_keras_object(self.generator_optimizer),
             "discriminator_optimizer": keras.saving.serialize_keras_object(
                 self.discriminator_optimizer
             ),

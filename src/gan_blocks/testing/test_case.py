@@ -56,7 +56,12 @@ class TestCase(unittest.TestCase):
         return directory.name
 
     def assertAllClose(  # noqa: N802 (unittest naming)
-        self, actual: Any, desired: Any, atol: float = 1e-6, rtol: float = 1e-6, msg: str = ""
+        self,
+        actual: Any,
+        desired: Any,
+        atol: float = 1e-6,
+        rtol: float = 1e-6,
+        msg: str = "",
     ) -> None:
         """Asserts two (nested) tensors are elementwise close."""
         actual, desired = _to_numpy(actual), _to_numpy(desired)

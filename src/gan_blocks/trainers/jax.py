@@ -6,8 +6,8 @@ new state back; the variables themselves hold no values meanwhile. We open a
 `StatelessScope` mapping every variable to its value, run the shared GAN step
 inside it, and differentiate each player's loss with `jax.value_and_grad` over
 that player's variables only, and apply it with that player's optimizer's
-`stateless_apply`, writing the new values back into the scope. Both optimizers' variables travel in the state
-because `model.optimizer` is the composite `GANOptimizer`.
+`stateless_apply`, writing the new values back into the scope. Both
+optimizers' variables travel in the state because `model.optimizer` is the composite `GANOptimizer`.
 """
 
 from __future__ import annotations
@@ -43,9 +43,7 @@ def _minimize(loss_fn: Callable[[], tuple], variables: list, optimizer: Any) -> 
             updates.pop(key, None)
         return scaled_loss, (loss, aux, updates)
 
-    (_, (loss, aux, updates)), gradients = jax.value_and_grad(objective, has_aux=True)(
-        values
-    )
+    (_, (loss, aux, updates)), gradients = jax.value_and_grad(objective, has_aux=True)(values)
     outer.state_mapping.update(updates)
     optimizer_values = [outer.get_current_value(v) for v in optimizer.variables]
     new_values, new_optimizer_values = optimizer.stateless_apply(
@@ -72,8 +70,7 @@ def train_step(model: Any, state: tuple, data: Any) -> tuple:
     with StatelessScope(state_mapping=mapping) as scope:
         logs = model.adversarial_step(data, _minimize)
     new_state = tuple(
-        [scope.get_current_value(variable) for variable in variables]
-        for variables in groups
+        [scope.get_current_value(variable) for variable in variables] for variables in groups
     )
     return logs, new_state
 
