@@ -5,7 +5,16 @@ nothing else heavy: TensorFlow is only imported when it is the active backend or
 when a `tf.data`/tfds feature is used.
 """
 
-from gan_blocks import losses, models, plugins, registry, trainers
+from gan_blocks import layers, losses, models, plugins, registry, testing, trainers
 from gan_blocks.version import __version__
 
-__all__ = ["__version__", "losses", "models", "plugins", "registry", "trainers"]
+__all__ = [
+    "__version__",
+    "layers",
+    "losses",
+    "models",
+    "plugins",
+    "registry",
+    "testing",
+    "trainers",
+]

@@ -37,9 +37,7 @@ def test_gan_covers_the_modes_of_a_gaussian_mixture():
     x = keras.Input((2,))
     discriminator = keras.Model(x, keras.layers.Dense(1)(mlp(x, 64, True)))
     gan = gb.models.GAN(generator, discriminator, latent_dim=8, seed=0)
-    gan.compile(
-        keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5)
-    )
+    gan.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5))
     points, _ = mixture(128 * 2000)
     gan.fit(points, batch_size=128, epochs=1, verbose=0)
     modes, good = nearest_mode(gan.generate(2000, seed=1))
@@ -57,9 +55,7 @@ def test_conditional_gan_puts_samples_on_the_requested_mode():
     h = keras.layers.Concatenate()([x, keras.layers.Embedding(MODES, 8)(c)])
     discriminator = keras.Model([x, c], keras.layers.Dense(1)(mlp(h, 64, True)))
     cgan = gb.models.ConditionalGAN(generator, discriminator, 8, num_classes=MODES, seed=0)
-    cgan.compile(
-        keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5)
-    )
+    cgan.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5))
     points, labels = mixture(128 * 1000)
     cgan.fit(points, labels, batch_size=128, epochs=1, verbose=0)
     requested = np.repeat(np.arange(MODES), 100)

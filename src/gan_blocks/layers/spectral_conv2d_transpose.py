@@ -1,0 +1,91 @@
+"""`SpectralConv2DTranspose`: a transposed convolution, spectrally normalized."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.layers.spectral_conv2d import _bias_shape
+from gan_blocks.layers.spectral_normalization import (
+    SpectralNormalizedKernel,
+    validate_power_iterations,
+)
+
+
+@gan_blocks_export()
+class SpectralConv2DTranspose(SpectralNormalizedKernel, keras.layers.Conv2DTranspose):
+    """`Conv2DTranspose` whose kernel is divided by its largest singular value.
+
+    The kernel (shape `(kh, kw, filters, in_channels)`) is viewed as a
+    `(kh * kw * in_channels, filters)` matrix for the power iteration; see
+    `SpectralConv2D` for the semantics of `u` and `training`.
+
+    Args:
+        filters: Number of output channels.
+        kernel_size: Int or tuple of 2 ints.
+        strides: Int or tuple of 2 ints.
+        padding: `"same"` or `"valid"`.
+        power_iterations: Power-iteration steps per call (>= 1).
+        seed: Seed of the initial `u`.
+        **kwargs: Other `keras.layers.Conv2DTranspose` arguments.
+
+    Call arguments:
+        inputs: A 4-D tensor.
+        training: Whether to update `u`.
+
+    Example:
+    >>> import numpy as np, gan_blocks as gb
+    >>> layer = gb.layers.SpectralConv2DTranspose(4, 4, strides=2)
+    >>> layer(np.zeros((1, 8, 8, 3), "float32")).shape
+    (1, 16, 16, 4)
+
+    Reference:
+        Miyato et al., "Spectral Normalization for Generative Adversarial
+        Networks", ICLR 2018.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "same",
+        power_iterations: int = 1,
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
+        self.power_iterations = validate_power_iterations(power_iterations)
+        self.seed = seed
+        self._u_seed = seed
+
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)
+        self._build_spectral_state(self.filters)
+
+    def _kernel_as_matrix(self, kernel: Any) -> Any:
+        return ops.reshape(ops.transpose(kernel, (0, 1, 3, 2)), (-1, self.filters))
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        outputs = ops.conv_transpose(
+            inputs,
+            self.normalized_kernel(training),
+            strides=list(self.strides),
+            padding=self.padding,
+            output_padding=self.output_padding,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+        )
+        if self.use_bias:
+            outputs = ops.add(outputs, ops.reshape(self.bias, _bias_shape(self)))
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(power_iterations=self.power_iterations, seed=self.seed)
+        return config
