@@ -1,7 +1,27 @@
 """Keras layers for generative models (all backends, `keras.ops` only)."""
 
+from gan_blocks.layers.dcgan_down_block import DCGANDownBlock
+from gan_blocks.layers.dcgan_up_block import DCGANUpBlock
+from gan_blocks.layers.minibatch_std_dev import MinibatchStdDev
+from gan_blocks.layers.patchgan_head import PatchGANHead
+from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
+from gan_blocks.layers.self_attention_2d import SelfAttention2D
 from gan_blocks.layers.spectral_conv2d import SpectralConv2D
 from gan_blocks.layers.spectral_conv2d_transpose import SpectralConv2DTranspose
 from gan_blocks.layers.spectral_dense import SpectralDense
+from gan_blocks.layers.unet_down_block import UNetDownBlock
+from gan_blocks.layers.unet_up_block import UNetUpBlock
 
-__all__ = ["SpectralConv2D", "SpectralConv2DTranspose", "SpectralDense"]
+__all__ = [
+    "DCGANDownBlock",
+    "DCGANUpBlock",
+    "MinibatchStdDev",
+    "PatchGANHead",
+    "ReparameterizedSampling",
+    "SelfAttention2D",
+    "SpectralConv2D",
+    "SpectralConv2DTranspose",
+    "SpectralDense",
+    "UNetDownBlock",
+    "UNetUpBlock",
+]
