@@ -5,13 +5,29 @@ nothing else heavy: TensorFlow is only imported when it is the active backend or
 when a `tf.data`/tfds feature is used.
 """
 
-from gan_blocks import layers, losses, models, plugins, registry, testing, trainers
+from gan_blocks import (
+    architectures,
+    callbacks,
+    data,
+    layers,
+    losses,
+    metrics,
+    models,
+    plugins,
+    registry,
+    testing,
+    trainers,
+)
 from gan_blocks.version import __version__
 
 __all__ = [
     "__version__",
+    "architectures",
+    "callbacks",
+    "data",
     "layers",
     "losses",
+    "metrics",
     "models",
     "plugins",
     "registry",

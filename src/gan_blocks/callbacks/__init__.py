@@ -1,0 +1,3 @@
+"""Keras callbacks for generative training (sample grids, metrics)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Data pipelines: tfds loaders, paired images, offline defaults."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Streaming evaluation metrics for generative models (FID, KID, IS)."""
+
+__all__ = []
