@@ -1,0 +1,1 @@
+raise ImportError("this example plugin is broken on purpose")
