@@ -130,6 +130,8 @@ class GAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.penalty_tracker = None
+        # Extra generator terms to log (e.g. Pix2Pix's "l1_loss"), by name.
+        self.generator_term_trackers = []
         self.adversarial_loss = None
         self.penalty = None
         self.built = True
@@ -330,7 +332,7 @@ class GAN(keras.Model):
         trackers = [self.d_loss_tracker, self.g_loss_tracker]
         if self.penalty_tracker is not None:
             trackers.append(self.penalty_tracker)
-        return trackers
+        return trackers + list(self.generator_term_trackers)
 
     def sample_latents(self, batch_size: Any) -> Any:
         """Draws standard-normal latents with the model's seed generator.
@@ -405,7 +407,7 @@ class GAN(keras.Model):
             real_logits = ops.stop_gradient(self.run_discriminator(real_images, condition))
         return self.adversarial_loss.generator_loss(fake_logits, real_logits), {}
 
-    def adversarial_step(self, data: Any, minimize: Any) -> dict:
+    def optimization_step(self, data: Any, minimize: Any) -> dict:
         """One training step, written once for all backends.
 
         Args:
@@ -427,7 +429,7 @@ class GAN(keras.Model):
                 self.discriminator_trainable_variables(),
                 self.optimizer.discriminator_optimizer,
             )
-        g_loss, _ = minimize(
+        g_loss, g_aux = minimize(
             lambda: self.generator_objective(real_images, condition),
             self.generator_trainable_variables(),
             self.optimizer.generator_optimizer,
@@ -438,6 +440,8 @@ class GAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss)
         if self.penalty_tracker is not None:
             self.penalty_tracker.update_state(d_aux["penalty"])
+        for tracker in self.generator_term_trackers:
+            tracker.update_state(g_aux[tracker.name])
         return {metric.name: metric.result() for metric in self.metrics}
 
     def update_ema_generator(self) -> None:

@@ -5,8 +5,9 @@ The shared GAN math (sampling, losses, metric trackers) is written once with
 applied; each module here implements the same three functions:
 
 - `train_step(model, *args)`: the backend's `Model.train_step` entry point,
-  which calls `model.adversarial_step(data, minimize)` with a backend
+  which calls `model.optimization_step(data, minimize)` with a backend
   `minimize(loss_fn, variables, optimizer)`.
+- `test_step(model, *args)`: `Model.test_step`, calling `model.evaluation_step(data)`.
 - `input_gradients(fn, x)`: the gradient of `sum(fn(x))` with respect to `x`,
   differentiable again (nested tapes / `jax.grad` / `create_graph=True`), for
   gradient penalties.

@@ -68,7 +68,7 @@ def train_step(model: Any, state: tuple, data: Any) -> tuple:
     for variables, values in zip(groups, state):
         mapping.extend(zip(variables, values))
     with StatelessScope(state_mapping=mapping) as scope:
-        logs = model.adversarial_step(data, _minimize)
+        logs = model.optimization_step(data, _minimize)
     new_state = tuple(
         [scope.get_current_value(variable) for variable in variables] for variables in groups
     )
@@ -86,3 +86,17 @@ def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
             return jax.numpy.sum(jax.numpy.asarray(fn(x), dtype="float32"))
 
     return jax.grad(total)(jax.numpy.asarray(x))
+
+
+def test_step(model: Any, state: tuple, data: Any) -> tuple:
+    """`Model.test_step(state, data)` for JAX; returns `(logs, new_state)`."""
+    groups = (model.trainable_variables, model.non_trainable_variables, model.metrics_variables)
+    mapping = []
+    for variables, values in zip(groups, state):
+        mapping.extend(zip(variables, values))
+    with StatelessScope(state_mapping=mapping) as scope:
+        logs = model.evaluation_step(data)
+    new_state = tuple(
+        [scope.get_current_value(variable) for variable in variables] for variables in groups
+    )
+    return logs, new_state

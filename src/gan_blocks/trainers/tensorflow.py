@@ -19,7 +19,7 @@ def _minimize(loss_fn: Callable[[], tuple], variables: list, optimizer: Any) -> 
 
 def train_step(model: Any, data: Any) -> dict:
     """`Model.train_step` for TensorFlow: runs inside Keras' `tf.function`."""
-    return model.adversarial_step(data, _minimize)
+    return model.optimization_step(data, _minimize)
 
 
 def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
@@ -29,3 +29,8 @@ def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
         tape.watch(x)
         total = tf.reduce_sum(tf.cast(fn(x), tf.float32))
     return tape.gradient(total, x)
+
+
+def test_step(model: Any, data: Any) -> dict:
+    """`Model.test_step` for TensorFlow."""
+    return model.evaluation_step(data)

@@ -27,7 +27,7 @@ def _make_minimize(model: Any) -> Callable:
 
 def train_step(model: Any, data: Any) -> dict:
     """`Model.train_step` for torch (eager, or under `torch.compile`)."""
-    return model.adversarial_step(data, _make_minimize(model))
+    return model.optimization_step(data, _make_minimize(model))
 
 
 def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
@@ -37,3 +37,9 @@ def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
         total = fn(x).float().sum()
         (gradient,) = torch.autograd.grad(total, x, create_graph=True)
     return gradient
+
+
+def test_step(model: Any, data: Any) -> dict:
+    """`Model.test_step` for torch."""
+    with torch.no_grad():
+        return model.evaluation_step(data)

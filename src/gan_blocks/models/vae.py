@@ -1,0 +1,242 @@
+"""`VAE`: a variational autoencoder whose ELBO terms `fit` and `evaluate` log."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
+from gan_blocks.models import input_checks
+
+RECONSTRUCTIONS = ("bernoulli", "gaussian")
+
+
+@gan_blocks_export()
+class VAE(keras.Model):
+    """Variational autoencoder trained by `fit` on images (no labels).
+
+    The encoder returns `(z_mean, z_log_var)`; `z` is sampled with the
+    reparameterization trick (`gb.layers.ReparameterizedSampling`); the decoder
+    returns per-pixel Bernoulli logits (`reconstruction="bernoulli"`, data in
+    [0, 1]) or Gaussian means with unit variance (`"gaussian"`). `fit` and
+    `evaluate` log `loss`, `reconstruction_loss` and `kl_loss` in nats per
+    example (summed over pixels, averaged over the batch);
+    `loss = reconstruction_loss + beta * kl_loss` is the negative ELBO for
+    `beta = 1`.
+
+    Args:
+        encoder: Model from images to `[z_mean, z_log_var]`.
+        decoder: Model from latents to images (logits or means).
+        beta: Weight of the KL term (beta-VAE, Higgins et al. 2017).
+        reconstruction: `"bernoulli"` or `"gaussian"`.
+        seed: Seed of the sampling noise.
+        **kwargs: `keras.Model` arguments.
+
+    Example:
+    >>> import numpy as np, keras, gan_blocks as gb
+    >>> vae = gb.models.VAE(gb.architectures.vae_encoder((8, 8, 1), 2),
+    ...                     gb.architectures.vae_decoder(2, (8, 8, 1)), seed=0)
+    >>> vae.compile(keras.optimizers.Adam(1e-3))
+    >>> images = np.random.rand(16, 8, 8, 1).astype("float32")
+    >>> sorted(vae.fit(images, batch_size=8, verbose=0).history)
+    ['kl_loss', 'loss', 'reconstruction_loss']
+    >>> vae.generate(num_samples=2, seed=0).shape
+    (2, 8, 8, 1)
+
+    Reference:
+        Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+    """
+
+    def __init__(
+        self,
+        encoder: keras.Model,
+        decoder: keras.Model,
+        beta: float = 1.0,
+        reconstruction: str = "bernoulli",
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        if reconstruction not in RECONSTRUCTIONS:
+            raise ValueError(
+                f"`reconstruction` must be one of {RECONSTRUCTIONS}. "
+                f"Received: reconstruction={reconstruction!r}"
+            )
+        if beta < 0:
+            raise ValueError(f"`beta` must be >= 0. Received: beta={beta}")
+        self.encoder = encoder
+        self.decoder = decoder
+        self.beta = float(beta)
+        self.reconstruction = reconstruction
+        self.seed = seed
+        self.sampling = ReparameterizedSampling(seed=seed, name="sampling")
+        decoder_inputs = getattr(decoder, "inputs", None)
+        if not decoder_inputs:
+            raise ValueError("The decoder must have a known input shape (a functional model).")
+        self.latent_dim = int(decoder_inputs[0].shape[-1])
+        encoder_inputs = getattr(encoder, "inputs", None)
+        self.image_shape = tuple(encoder_inputs[0].shape[1:]) if encoder_inputs else None
+        outputs = getattr(encoder, "outputs", None)
+        if outputs is not None and len(outputs) != 2:
+            raise ValueError(
+                f"The encoder must return [z_mean, z_log_var]; it has {len(outputs)} outputs."
+            )
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+        self.built = True
+
+    @property
+    def metrics(self) -> list:
+        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+
+    def compile(self, optimizer: Any = "adam", jit_compile: bool | str = "auto", **kwargs: Any) -> None:
+        """Configures the optimizer (`loss` and `metrics` are fixed by the ELBO)."""
+        for key in ("loss", "metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(f"VAE.compile does not take `{key}`: the loss is the ELBO.")
+            kwargs.pop(key, None)
+        if jit_compile == "auto":
+            jit_compile = keras.backend.backend() != "torch"
+        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+
+    def get_compile_config(self) -> dict[str, Any]:
+        if not self.compiled:
+            return {}
+        return {
+            "optimizer": keras.saving.serialize_keras_object(self.optimizer),
+            "jit_compile": self.jit_compile,
+        }
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        config = dict(config)
+        config["optimizer"] = keras.saving.deserialize_keras_object(config["optimizer"])
+        self.compile(**config)
+        self.optimizer.build(self.trainable_variables)
+
+    # ------------------------------------------------------------ the ELBO
+    def elbo_terms(self, images: Any, training: bool = False) -> tuple[Any, Any, Any]:
+        """Returns `(loss, reconstruction_loss, kl_loss)` in nats per example."""
+        images = ops.cast(images, "float32")
+        z_mean, z_log_var = self.encoder(images, training=training)
+        z_mean, z_log_var = ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32")
+        z = self.sampling([z_mean, z_log_var])
+        outputs = ops.cast(self.decoder(z, training=training), "float32")
+        axes = tuple(range(1, len(images.shape)))
+        if self.reconstruction == "bernoulli":
+            per_pixel = images * ops.softplus(-outputs) + (1.0 - images) * ops.softplus(outputs)
+        else:
+            per_pixel = 0.5 * ops.square(images - outputs) + 0.5 * math.log(2.0 * math.pi)
+        reconstruction = ops.mean(ops.sum(per_pixel, axis=axes))
+        kl = -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+        kl = ops.mean(kl)
+        return reconstruction + self.beta * kl, reconstruction, kl
+
+    def _track(self, loss: Any, reconstruction: Any, kl: Any) -> dict:
+        self.loss_tracker.update_state(loss)
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.kl_tracker.update_state(kl)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    @staticmethod
+    def _images(data: Any) -> Any:
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return x[0] if isinstance(x, (list, tuple)) else x
+
+    def optimization_step(self, data: Any, minimize: Any) -> dict:
+        """One training step (shared by every backend; see `gan_blocks.trainers`)."""
+        images = self._images(data)
+
+        def loss_fn() -> tuple:
+            loss, reconstruction, kl = self.elbo_terms(images, training=True)
+            return loss, {"reconstruction_loss": reconstruction, "kl_loss": kl}
+
+        loss, aux = minimize(loss_fn, self.trainable_variables, self.optimizer)
+        return self._track(loss, aux["reconstruction_loss"], aux["kl_loss"])
+
+    def evaluation_step(self, data: Any) -> dict:
+        """One evaluation step: the same ELBO terms, in inference mode."""
+        return self._track(*self.elbo_terms(self._images(data), training=False))
+
+    def train_step(self, *args: Any) -> Any:
+        from gan_blocks.trainers import get_trainer
+
+        return get_trainer().train_step(self, *args)
+
+    def test_step(self, *args: Any) -> Any:
+        from gan_blocks.trainers import get_trainer
+
+        return get_trainer().test_step(self, *args)
+
+    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """`keras.Model.fit` on images, after checking their range."""
+        self._check_data(x)
+        return super().fit(x, y, *args, **kwargs)
+
+    def _check_data(self, x: Any) -> None:
+        sample = input_checks.peek_batch(x)
+        if sample is None or self.reconstruction != "bernoulli":
+            return
+        sample = np.asarray(sample)
+        if sample.dtype.kind in "iub" or sample.min() < 0.0 or sample.max() > 1.0:
+            raise ValueError(
+                "reconstruction='bernoulli' models pixel intensities in [0, 1], but the "
+                f"images range over [{sample.min()}, {sample.max()}] (dtype {sample.dtype}). "
+                "Scale them, e.g. `images.astype('float32') / 255.0`, or use "
+                "reconstruction='gaussian'."
+            )
+
+    # ------------------------------------------------------------ public API
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        """Reconstructs images (decoder output on the posterior mean)."""
+        z_mean, _ = self.encoder(inputs, training=training)
+        return self._decode(self.decoder(z_mean, training=training))
+
+    def _decode(self, outputs: Any) -> Any:
+        return ops.sigmoid(outputs) if self.reconstruction == "bernoulli" else outputs
+
+    def encode(self, images: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Returns `(z_mean, z_log_var)` as numpy arrays."""
+        z_mean, z_log_var = self.encoder(ops.convert_to_tensor(images, "float32"), training=False)
+        return ops.convert_to_numpy(z_mean), ops.convert_to_numpy(z_log_var)
+
+    def decode(self, latents: Any) -> np.ndarray:
+        """Maps latents to images: Bernoulli means (probabilities) or Gaussian means."""
+        latents = ops.convert_to_tensor(latents, "float32")
+        if latents.shape[-1] != self.latent_dim:
+            raise ValueError(
+                f"Expected latents of size {self.latent_dim}; received shape {tuple(latents.shape)}."
+            )
+        return ops.convert_to_numpy(self._decode(self.decoder(latents, training=False)))
+
+    def generate(self, num_samples: int = 16, seed: int | None = None) -> np.ndarray:
+        """Decodes latents drawn from the standard normal prior."""
+        if seed is None:
+            seed = int(np.random.randint(0, 2**31 - 1))
+        latents = keras.random.normal((int(num_samples), self.latent_dim), seed=int(seed))
+        return self.decode(latents)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            encoder=keras.saving.serialize_keras_object(self.encoder),
+            decoder=keras.saving.serialize_keras_object(self.decoder),
+            beta=self.beta,
+            reconstruction=self.reconstruction,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> VAE:
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            config[key] = keras.saving.deserialize_keras_object(
+                config[key], custom_objects=custom_objects
+            )
+        return cls(**config)
