@@ -50,7 +50,9 @@ def test_elbo_matches_a_hand_computation(reconstruction):
 
 def test_fit_decreases_loss_and_save_load_reproduces_outputs(tmp_path):
     vae = gb.models.VAE(
-        gb.architectures.vae_encoder((8, 8, 1), 2), gb.architectures.vae_decoder(2, (8, 8, 1)), seed=0
+        gb.architectures.vae_encoder((8, 8, 1), 2),
+        gb.architectures.vae_decoder(2, (8, 8, 1)),
+        seed=0,
     )
     vae.compile(keras.optimizers.Adam(3e-3))
     rng = np.random.default_rng(0)

@@ -1,3 +1,6 @@
 """Keras callbacks for generative training (sample grids, metrics)."""
 
-__all__ = []
+from gan_blocks.callbacks.generative_metrics import GenerativeMetrics
+from gan_blocks.callbacks.sample_grid import SampleGrid, image_grid
+
+__all__ = ["GenerativeMetrics", "SampleGrid", "image_grid"]

@@ -29,7 +29,7 @@ class GANOptimizer(keras.optimizers.Optimizer):
     >>> import keras, gan_blocks as gb
     >>> opt = gb.models.GANOptimizer(keras.optimizers.Adam(2e-4),
     ...                              keras.optimizers.Adam(1e-4))
-    >>> float(opt.discriminator_optimizer.learning_rate)
+    >>> round(float(opt.discriminator_optimizer.learning_rate), 6)
     0.0001
     """
 

@@ -111,9 +111,7 @@ class Pix2Pix(GAN):
         if getattr(self.adversarial_loss, "requires_real_logits_for_generator", False):
             real_logits = ops.stop_gradient(self.run_discriminator(real_images, condition))
         adversarial = self.adversarial_loss.generator_loss(fake_logits, real_logits)
-        l1 = ops.mean(
-            ops.abs(ops.cast(real_images, "float32") - ops.cast(fake_images, "float32"))
-        )
+        l1 = ops.mean(ops.abs(ops.cast(real_images, "float32") - ops.cast(fake_images, "float32")))
         return adversarial + self.l1_weight * l1, {"l1_loss": l1}
 
     def sample_latents(self, batch_size: Any) -> Any:  # No latents in pix2pix.

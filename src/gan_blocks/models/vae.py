@@ -95,7 +95,9 @@ class VAE(keras.Model):
     def metrics(self) -> list:
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def compile(self, optimizer: Any = "adam", jit_compile: bool | str = "auto", **kwargs: Any) -> None:
+    def compile(
+        self, optimizer: Any = "adam", jit_compile: bool | str = "auto", **kwargs: Any
+    ) -> None:
         """Configures the optimizer (`loss` and `metrics` are fixed by the ELBO)."""
         for key in ("loss", "metrics"):
             if kwargs.get(key) is not None:
