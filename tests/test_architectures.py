@@ -17,7 +17,9 @@ def test_dcgan_builders_follow_the_rules(shape):
     assert not any("Pooling" in t.__name__ for t in layer_types)  # strided convs, no pooling
     dense = [layer for layer in generator.layers if isinstance(layer, keras.layers.Dense)]
     assert len(dense) == 1  # only the projection
-    blocks = [layer for layer in discriminator.layers if isinstance(layer, gb.layers.DCGANDownBlock)]
+    blocks = [
+        layer for layer in discriminator.layers if isinstance(layer, gb.layers.DCGANDownBlock)
+    ]
     assert not blocks[0].batch_norm and all(block.batch_norm for block in blocks[1:])
 
 

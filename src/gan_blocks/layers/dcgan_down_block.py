@@ -36,7 +36,7 @@ class DCGANDownBlock(keras.layers.Layer):
     Example:
     >>> import numpy as np, gan_blocks as gb
     >>> block = gb.layers.DCGANDownBlock(16, batch_norm=False)
-    >>> block(np.zeros((2, 28, 28, 1), "float32")).shape
+    >>> tuple(block(np.zeros((2, 28, 28, 1), "float32")).shape)
     (2, 14, 14, 16)
 
     Reference:

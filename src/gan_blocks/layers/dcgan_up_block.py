@@ -32,7 +32,7 @@ class DCGANUpBlock(keras.layers.Layer):
 
     Example:
     >>> import numpy as np, gan_blocks as gb
-    >>> gb.layers.DCGANUpBlock(16)(np.zeros((2, 7, 7, 32), "float32")).shape
+    >>> tuple(gb.layers.DCGANUpBlock(16)(np.zeros((2, 7, 7, 32), "float32")).shape)
     (2, 14, 14, 16)
 
     Reference:

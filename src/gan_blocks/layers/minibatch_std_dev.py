@@ -31,7 +31,7 @@ class MinibatchStdDev(keras.layers.Layer):
 
     Example:
     >>> import numpy as np, gan_blocks as gb
-    >>> gb.layers.MinibatchStdDev(group_size=2)(np.ones((4, 3, 3, 5), "float32")).shape
+    >>> tuple(gb.layers.MinibatchStdDev(group_size=2)(np.ones((4, 3, 3, 5), "float32")).shape)
     (4, 3, 3, 6)
 
     Reference:

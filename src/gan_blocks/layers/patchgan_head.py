@@ -38,7 +38,7 @@ class PatchGANHead(keras.layers.Layer):
     Example:
     >>> import numpy as np, gan_blocks as gb
     >>> head = gb.layers.PatchGANHead(filters=8, num_layers=3, normalization=None)
-    >>> head(np.zeros((1, 64, 64, 6), "float32")).shape
+    >>> tuple(head(np.zeros((1, 64, 64, 6), "float32")).shape)
     (1, 6, 6, 1)
     >>> head.receptive_field
     70

@@ -32,7 +32,7 @@ class ReparameterizedSampling(keras.layers.Layer):
     >>> import numpy as np, gan_blocks as gb
     >>> sample = gb.layers.ReparameterizedSampling(seed=0)
     >>> z = sample([np.zeros((4, 2), "float32"), np.zeros((4, 2), "float32")])
-    >>> z.shape
+    >>> tuple(z.shape)
     (4, 2)
 
     Reference:

@@ -42,7 +42,7 @@ class SpectralConv2D(SpectralNormalizedKernel, keras.layers.Conv2D):
     Example:
     >>> import numpy as np, gan_blocks as gb
     >>> layer = gb.layers.SpectralConv2D(8, 3, strides=1)
-    >>> layer(np.zeros((2, 16, 16, 3), "float32")).shape
+    >>> tuple(layer(np.zeros((2, 16, 16, 3), "float32")).shape)
     (2, 16, 16, 8)
 
     Reference:

@@ -39,7 +39,7 @@ class SpectralConv2DTranspose(SpectralNormalizedKernel, keras.layers.Conv2DTrans
     Example:
     >>> import numpy as np, gan_blocks as gb
     >>> layer = gb.layers.SpectralConv2DTranspose(4, 4, strides=2)
-    >>> layer(np.zeros((1, 8, 8, 3), "float32")).shape
+    >>> tuple(layer(np.zeros((1, 8, 8, 3), "float32")).shape)
     (1, 16, 16, 4)
 
     Reference:

@@ -32,7 +32,7 @@ class SpectralDense(SpectralNormalizedKernel, keras.layers.Dense):
 
     Example:
     >>> import numpy as np, gan_blocks as gb
-    >>> gb.layers.SpectralDense(3)(np.ones((2, 5), "float32")).shape
+    >>> tuple(gb.layers.SpectralDense(3)(np.ones((2, 5), "float32")).shape)
     (2, 3)
 
     Reference:

@@ -25,7 +25,7 @@ class UNetDownBlock(keras.layers.Layer):
 
     Example:
     >>> import numpy as np, gan_blocks as gb
-    >>> gb.layers.UNetDownBlock(8)(np.zeros((1, 32, 32, 3), "float32")).shape
+    >>> tuple(gb.layers.UNetDownBlock(8)(np.zeros((1, 32, 32, 3), "float32")).shape)
     (1, 16, 16, 8)
 
     Reference:

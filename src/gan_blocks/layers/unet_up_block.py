@@ -32,7 +32,7 @@ class UNetUpBlock(keras.layers.Layer):
     >>> import numpy as np, gan_blocks as gb
     >>> up = gb.layers.UNetUpBlock(8, dropout=0.5)
     >>> x, skip = np.zeros((1, 4, 4, 16), "float32"), np.zeros((1, 8, 8, 4), "float32")
-    >>> up([x, skip]).shape
+    >>> tuple(up([x, skip]).shape)
     (1, 8, 8, 12)
 
     Reference:

@@ -38,7 +38,7 @@ class GradientPenalty(Penalty):
     Example:
     >>> import numpy as np, keras, gan_blocks as gb
     >>> critic = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    >>> critic.layers[0].kernel.assign(np.array([[0.6], [0.0], [0.8]]))
+    >>> _ = critic.layers[0].kernel.assign(np.array([[0.6], [0.0], [0.8]]))
     >>> x = np.random.rand(4, 3).astype("float32")
     >>> penalty = gb.losses.GradientPenalty(weight=10.0)
     >>> round(float(penalty(critic, x, x + 1.0)), 4)  # ||w|| = 1

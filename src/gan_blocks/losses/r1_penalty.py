@@ -35,7 +35,7 @@ class R1Penalty(Penalty):
     Example:
     >>> import numpy as np, keras, gan_blocks as gb
     >>> critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    >>> critic.layers[0].kernel.assign(np.array([[3.0], [4.0]]))
+    >>> _ = critic.layers[0].kernel.assign(np.array([[3.0], [4.0]]))
     >>> x = np.random.rand(5, 2).astype("float32")
     >>> float(gb.losses.R1Penalty(gamma=2.0)(critic, x, x))  # 2/2 * 25
     25.0

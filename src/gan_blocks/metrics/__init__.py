@@ -1,3 +1,25 @@
-"""Streaming evaluation metrics for generative models (FID, KID, IS)."""
+"""Streaming evaluation metrics for generative models (FID, KID, IS).
 
-__all__ = []
+The metrics are `keras.metrics.Metric` objects updated with
+`update_state(real_images, generated_images)`; statistics accumulate on the
+host in float64, so they run eagerly (e.g. from `gb.callbacks.GenerativeMetrics`).
+"""
+
+from gan_blocks.metrics.feature_extractors import (
+    inception_v3_feature_extractor,
+    train_classifier_feature_extractor,
+)
+from gan_blocks.metrics.frechet_distance import FrechetDistance, frechet_distance
+from gan_blocks.metrics.generative_metric import GenerativeMetric
+from gan_blocks.metrics.inception_score import InceptionScore
+from gan_blocks.metrics.kernel_distance import KernelDistance
+
+__all__ = [
+    "FrechetDistance",
+    "GenerativeMetric",
+    "InceptionScore",
+    "KernelDistance",
+    "frechet_distance",
+    "inception_v3_feature_extractor",
+    "train_classifier_feature_extractor",
+]

@@ -212,7 +212,8 @@ class VAE(keras.Model):
         latents = ops.convert_to_tensor(latents, "float32")
         if latents.shape[-1] != self.latent_dim:
             raise ValueError(
-                f"Expected latents of size {self.latent_dim}; received shape {tuple(latents.shape)}."
+                f"Expected latents of size {self.latent_dim}; "
+                f"received shape {tuple(latents.shape)}."
             )
         return ops.convert_to_numpy(self._decode(self.decoder(latents, training=False)))
 

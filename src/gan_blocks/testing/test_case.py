@@ -35,7 +35,7 @@ class TestCase(unittest.TestCase):
     >>> import keras, numpy as np
     >>> from gan_blocks.testing import TestCase
     >>> case = TestCase()
-    >>> case.run_layer_test(keras.layers.Dense, {"units": 3},
+    >>> layer = case.run_layer_test(keras.layers.Dense, {"units": 3},
     ...     input_data=np.ones((2, 4), "float32"), expected_output_shape=(2, 3),
     ...     expected_num_trainable_weights=2)
     """

@@ -71,10 +71,10 @@ def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
         A tensor shaped like `x`.
 
     Example:
-    >>> import numpy as np
+    >>> import keras, numpy as np
     >>> from gan_blocks.trainers import input_gradients
     >>> x = np.array([1.0, 2.0], "float32")
-    >>> np.asarray(input_gradients(lambda t: t * t, x)).tolist()
+    >>> keras.ops.convert_to_numpy(input_gradients(lambda t: t * t, x)).tolist()
     [2.0, 4.0]
     """
     return get_trainer().input_gradients(fn, x)
