@@ -44,7 +44,7 @@ args = parser.parse_args()
 if args.data_dir is not None:
     args.dataset = "folder"
 if args.quick:
-    args.epochs, args.num_pairs, args.image_size, args.filters = 1, 8, 32, 8
+    args.epochs, args.num_pairs, args.image_size, args.filters = 1, 8, 16, 4
 keras.utils.set_random_seed(args.seed)
 
 # ----------------------------------------------------------------------------- data
