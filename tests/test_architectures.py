@@ -45,3 +45,25 @@ def test_vae_builders_and_registry_names():
     assert [tuple(t.shape) for t in encoder.outputs] == [(None, 3), (None, 3)]
     assert decoder.output_shape == (None, 28, 28, 1)
     assert "unet_generator" in gb.registry.names("architecture")
+
+
+def test_discriminator_features_feed_a_linear_classifier():
+    images, labels = gb.data.load_digits_images(image_size=28, with_labels=True)
+    discriminator = gb.architectures.dcgan_discriminator((28, 28, 1), filters=16)
+    extractor = gb.architectures.discriminator_features(discriminator, grid=4)
+    assert extractor.output_shape == (None, 16 * 16 + 32 * 16)
+    # Shared weights: the extractor reads the discriminator's own layers.
+    assert {id(w) for w in extractor.weights} <= {id(w) for w in discriminator.weights}
+    features = keras.ops.convert_to_numpy(extractor.predict(images, verbose=0))
+    classifier = keras.Sequential([keras.Input(features.shape[1:]), keras.layers.Dense(10)])
+    classifier.compile(
+        keras.optimizers.Adam(1e-2),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    mean, std = features[:1400].mean(0), features[:1400].std(0) + 1e-6
+    classifier.fit((features[:1400] - mean) / std, labels[:1400], epochs=20, verbose=0)
+    accuracy = classifier.evaluate((features[1400:] - mean) / std, labels[1400:], verbose=0)[1]
+    assert accuracy > 0.8, accuracy
+    with pytest.raises(ValueError, match="DCGANDownBlock"):
+        gb.architectures.discriminator_features(keras.Sequential([keras.Input((2,))]))

@@ -1,12 +1,17 @@
 """Builders returning `keras.Model`s assembled from `gan_blocks.layers`."""
 
-from gan_blocks.architectures.dcgan import dcgan_discriminator, dcgan_generator
+from gan_blocks.architectures.dcgan import (
+    dcgan_discriminator,
+    dcgan_generator,
+    discriminator_features,
+)
 from gan_blocks.architectures.pix2pix import patchgan_discriminator, unet_generator
 from gan_blocks.architectures.vae import vae_decoder, vae_encoder
 
 __all__ = [
     "dcgan_discriminator",
     "dcgan_generator",
+    "discriminator_features",
     "patchgan_discriminator",
     "unet_generator",
     "vae_decoder",

@@ -122,3 +122,46 @@ def dcgan_discriminator(
     x = keras.layers.Flatten()(x)
     logits = keras.layers.Dense(1, name="logits")(x)
     return keras.Model(images, logits, name=name)
+
+
+@registry.register("architecture", "discriminator_features")
+def discriminator_features(
+    discriminator: keras.Model, grid: int = 4, name: str = "discriminator_features"
+) -> keras.Model:
+    """Turns a (trained) DCGAN discriminator into a feature extractor.
+
+    As in the DCGAN paper's CIFAR-10 experiment: the output of every
+    `DCGANDownBlock` is max-pooled to a `grid` x `grid` map, flattened, and the
+    results are concatenated. Fit a linear classifier on these features to use
+    what the discriminator learned without labels.
+
+    Args:
+        discriminator: A functional model with `DCGANDownBlock` layers (e.g. from
+            `dcgan_discriminator`).
+        grid: Side of the pooled map of each block.
+        name: Model name.
+
+    Returns:
+        A `keras.Model` from images to a flat feature vector (weights shared with
+        the discriminator).
+
+    Example:
+    >>> import gan_blocks as gb
+    >>> d = gb.architectures.dcgan_discriminator((28, 28, 1), filters=8)
+    >>> gb.architectures.discriminator_features(d, grid=2).output_shape
+    (None, 96)
+    """
+    blocks = [layer for layer in discriminator.layers if isinstance(layer, DCGANDownBlock)]
+    if not blocks:
+        raise ValueError(
+            "discriminator_features needs a functional discriminator with DCGANDownBlock "
+            f"layers; {discriminator.name!r} has none."
+        )
+    pooled = []
+    for block in blocks:
+        height = block.output.shape[1]
+        size = max(1, -(-height // grid))  # ceil: "same" pooling then gives ~grid x grid
+        x = keras.layers.MaxPooling2D(size, strides=size, padding="same")(block.output)
+        pooled.append(keras.layers.Flatten()(x))
+    features = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
+    return keras.Model(discriminator.inputs, features, name=name)
