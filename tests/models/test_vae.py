@@ -82,3 +82,11 @@ def test_bad_inputs_raise():
         tiny_vae(reconstruction="laplace")
     with pytest.raises(ValueError, match="latents of size 2"):
         vae.decode(np.zeros((1, 3), "float32"))
+
+
+def test_nan_loss_stops_training_naming_the_loss():
+    vae = tiny_vae(reconstruction="gaussian")
+    vae.encoder.get_layer("z_log_var").bias.assign(np.full(2, 1e4, "float32"))  # exp overflows
+    vae.compile()
+    with pytest.raises(FloatingPointError, match="loss"):
+        vae.fit(np.zeros((4, 2, 2, 1), "float32"), batch_size=4, verbose=0)

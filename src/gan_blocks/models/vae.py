@@ -12,6 +12,7 @@ from keras import ops
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
 from gan_blocks.models import input_checks
+from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
 
 RECONSTRUCTIONS = ("bernoulli", "gaussian")
 
@@ -175,10 +176,14 @@ class VAE(keras.Model):
 
         return get_trainer().test_step(self, *args)
 
-    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        """`keras.Model.fit` on images, after checking their range."""
+    def fit(
+        self, x: Any = None, y: Any = None, *args: Any, callbacks: Any = None, **kwargs: Any
+    ) -> Any:
+        """`keras.Model.fit` on images, after checking their range; stops on NaN."""
         self._check_data(x)
-        return super().fit(x, y, *args, **kwargs)
+        callbacks = list(callbacks or [])
+        callbacks.append(NonFiniteLossGuard(("loss", "reconstruction_loss", "kl_loss")))
+        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
 
     def _check_data(self, x: Any) -> None:
         sample = input_checks.peek_batch(x)
