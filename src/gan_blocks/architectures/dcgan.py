@@ -89,6 +89,7 @@ def dcgan_discriminator(
     image_shape: tuple[int, int, int] = (28, 28, 1),
     filters: int = 64,
     dropout: float = 0.0,
+    seed: int | None = 0,
     name: str = "dcgan_discriminator",
 ) -> keras.Model:
     """Builds a DCGAN discriminator: strided convolutions, LeakyReLU, one logit.
@@ -102,6 +103,8 @@ def dcgan_discriminator(
         image_shape: `(side, side, channels)`, as for `dcgan_generator`.
         filters: Filters of the first block (doubling with depth).
         dropout: Dropout rate after each block.
+        seed: Base seed of the dropout layers (block i gets `seed + i`); `None`
+            for unseeded.
         name: Model name.
 
     Returns:
@@ -117,7 +120,11 @@ def dcgan_discriminator(
     x = images
     for index in range(doublings):
         x = DCGANDownBlock(
-            filters * 2**index, batch_norm=index > 0, dropout=dropout, name=f"down_block_{index}"
+            filters * 2**index,
+            batch_norm=index > 0,
+            dropout=dropout,
+            seed=None if seed is None else seed + index,
+            name=f"down_block_{index}",
         )(x)
     x = keras.layers.Flatten()(x)
     logits = keras.layers.Dense(1, name="logits")(x)

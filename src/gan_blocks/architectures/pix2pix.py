@@ -17,6 +17,7 @@ def unet_generator(
     input_shape: tuple[int, int, int] = (256, 256, 3),
     output_channels: int = 3,
     filters: int = 64,
+    seed: int | None = 0,
     name: str = "unet_generator",
 ) -> keras.Model:
     """Builds pix2pix's U-Net generator; its depth follows the input size.
@@ -31,6 +32,8 @@ def unet_generator(
             of two >= 4.
         output_channels: Channels of the translated image.
         filters: Filters of the first encoder block.
+        seed: Base seed of the decoder's dropout (each block gets `seed + i`),
+            so that resumed runs match on every backend; `None` for unseeded.
         name: Model name.
 
     Returns:
@@ -55,7 +58,10 @@ def unet_generator(
         x = UNetDownBlock(width_i, normalization=index > 0, name=f"down_{index}")(x)
         skips.append(x)
     for index, (width_i, skip) in enumerate(zip(reversed(widths[:-1]), reversed(skips[:-1]))):
-        x = UNetUpBlock(width_i, dropout=0.5 if index < 3 else 0.0, name=f"up_{index}")([x, skip])
+        block_seed = None if seed is None else seed + index
+        x = UNetUpBlock(
+            width_i, dropout=0.5 if index < 3 else 0.0, seed=block_seed, name=f"up_{index}"
+        )([x, skip])
     images = keras.layers.Conv2DTranspose(
         output_channels,
         4,

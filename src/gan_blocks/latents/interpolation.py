@@ -27,7 +27,7 @@ def interpolate(start: Any, end: Any, steps: int = 8, method: str = "slerp") -> 
     >>> import numpy as np
     >>> from gan_blocks.latents import interpolate
     >>> path = interpolate(np.array([1.0, 0.0]), np.array([0.0, 1.0]), steps=3)
-    >>> np.round(path[1], 4).tolist()
+    >>> [round(float(v), 4) for v in path[1]]
     [0.7071, 0.7071]
     """
     start = np.asarray(start, dtype="float64")

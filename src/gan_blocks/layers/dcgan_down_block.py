@@ -27,6 +27,7 @@ class DCGANDownBlock(keras.layers.Layer):
             block).
         negative_slope: LeakyReLU slope.
         dropout: Dropout rate after the activation (0 disables it).
+        seed: Seed of the dropout noise (makes torch runs resume bit-exactly).
         **kwargs: `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -52,6 +53,7 @@ class DCGANDownBlock(keras.layers.Layer):
         batch_norm: bool = True,
         negative_slope: float = 0.2,
         dropout: float = 0.0,
+        seed: int | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -62,6 +64,7 @@ class DCGANDownBlock(keras.layers.Layer):
         self.batch_norm = batch_norm
         self.negative_slope = negative_slope
         self.dropout = dropout
+        self.seed = seed
         self.conv = keras.layers.Conv2D(
             filters,
             kernel_size,
@@ -78,7 +81,7 @@ class DCGANDownBlock(keras.layers.Layer):
             else None
         )
         self.dropout_layer = (
-            keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="dropout")
+            keras.layers.Dropout(dropout, seed=seed, dtype=self.dtype_policy, name="dropout")
             if dropout
             else None
         )
@@ -110,5 +113,6 @@ class DCGANDownBlock(keras.layers.Layer):
             batch_norm=self.batch_norm,
             negative_slope=self.negative_slope,
             dropout=self.dropout,
+            seed=self.seed,
         )
         return config

@@ -21,6 +21,7 @@ class UNetUpBlock(keras.layers.Layer):
             `filters + skip channels`).
         dropout: Dropout rate (pix2pix uses 0.5 in the first three decoder
             blocks, as its source of noise).
+        seed: Seed of the dropout noise (makes torch runs resume bit-exactly).
         **kwargs: `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -40,12 +41,13 @@ class UNetUpBlock(keras.layers.Layer):
         Networks", CVPR 2017.
     """
 
-    def __init__(self, filters: int, dropout: float = 0.0, **kwargs: Any):
+    def __init__(self, filters: int, dropout: float = 0.0, seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
         self.filters = filters
         self.dropout = dropout
+        self.seed = seed
         self.conv = keras.layers.Conv2DTranspose(
             filters,
             4,
@@ -58,7 +60,7 @@ class UNetUpBlock(keras.layers.Layer):
         )
         self.norm = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="batch_norm")
         self.dropout_layer = (
-            keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="dropout")
+            keras.layers.Dropout(dropout, seed=seed, dtype=self.dtype_policy, name="dropout")
             if dropout
             else None
         )
@@ -99,5 +101,5 @@ class UNetUpBlock(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(filters=self.filters, dropout=self.dropout)
+        config.update(filters=self.filters, dropout=self.dropout, seed=self.seed)
         return config
