@@ -66,7 +66,11 @@ shape = sources.shape[1:]
 generator = gb.architectures.unet_generator(
     shape, output_channels=targets.shape[-1], filters=args.filters
 )
-discriminator = gb.architectures.patchgan_discriminator(shape, filters=args.filters)
+# 70x70 patches (3 stride-2 layers) from 32x32 up; smaller images need fewer.
+num_layers = 3 if args.image_size >= 32 else 2
+discriminator = gb.architectures.patchgan_discriminator(
+    shape, filters=args.filters, num_layers=num_layers
+)
 p2p = gb.models.Pix2Pix(generator, discriminator, l1_weight=args.l1_weight, seed=args.seed)
 p2p.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
 

@@ -46,3 +46,8 @@ class PatchGANHeadTest(TestCase):
         self.assertEqual(tuple(head(np.zeros((1, 16, 16, 3), "float32")).shape), (1, 6, 6, 1))
         with pytest.raises(ValueError, match="normalization='layer'"):
             gb.layers.PatchGANHead(normalization="layer")
+
+
+def test_too_small_input_raises_clear_error():
+    with pytest.raises(ValueError, match="num_layers=3.*larger inputs"):
+        gb.layers.PatchGANHead(filters=2, num_layers=3)(np.zeros((1, 16, 16, 3), "float32"))

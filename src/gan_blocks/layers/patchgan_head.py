@@ -118,6 +118,17 @@ class PatchGANHead(keras.layers.Layer):
         return field
 
     def build(self, input_shape: Any) -> None:
+        try:
+            output_shape = self.compute_output_shape(tuple(input_shape))
+        except ValueError:
+            output_shape = (None, 0, 0, 1)
+        if any(side is not None and side < 1 for side in output_shape[1:3]):
+            raise ValueError(
+                f"PatchGANHead(num_layers={self.num_layers}) needs larger inputs than "
+                f"{tuple(input_shape)}: its logit map would be empty. "
+                "Use fewer layers (each halves the image; the last two 4x4 convolutions "
+                "remove 3 pixels) or larger images."
+            )
         shape = tuple(input_shape)
         for block in self.blocks:
             for layer in block:
