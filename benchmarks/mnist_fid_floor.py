@@ -37,6 +37,12 @@ def main():
     parser.add_argument("--feature-dim", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--generator",
+        default=None,
+        help="a saved gb.models.GAN (.keras): also report FID of 5,000 of its samples "
+        "against the last 5,000 real images",
+    )
     args = parser.parse_args()
 
     # ---------------------------------------------------------------- data
@@ -89,6 +95,12 @@ def main():
     print(f"KID (100 subsets of 1000): {kid_values['kid']:.6f} +- {kid_values['kid_std']:.6f}")
     for label, value in controls.items():
         print(f"control FID within the {label} (2.5k vs 2.5k): {value:.4f}")
+    if args.generator:
+        gan = keras.models.load_model(args.generator)
+        samples = gan.generate(num_samples=5000, seed=args.seed)
+        generated = gb.metrics.FrechetDistance(feature_extractor=extractor, batch_size=500)
+        generated.update_features(features_last, generated.extract_features(samples))
+        print(f"FID of {args.generator} (5k samples vs last 5k real): {generated.result():.4f}")
     print(f"protocol: {fid.protocol}")
     print(
         f"time: classifier training {train_seconds:.1f} s, features + FID + KID "
