@@ -63,7 +63,6 @@ class SpectralConv2D(SpectralNormalizedKernel, keras.layers.Conv2D):
         super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
         self.power_iterations = validate_power_iterations(power_iterations)
         self.seed = seed
-        self._u_seed = seed
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
@@ -79,11 +78,6 @@ class SpectralConv2D(SpectralNormalizedKernel, keras.layers.Conv2D):
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(power_iterations=self.power_iterations, seed=self.seed)
-        return config
 
 
 def _bias_shape(layer: keras.layers.Layer) -> tuple:

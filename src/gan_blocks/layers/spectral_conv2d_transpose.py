@@ -60,7 +60,6 @@ class SpectralConv2DTranspose(SpectralNormalizedKernel, keras.layers.Conv2DTrans
         super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
         self.power_iterations = validate_power_iterations(power_iterations)
         self.seed = seed
-        self._u_seed = seed
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
@@ -84,8 +83,3 @@ class SpectralConv2DTranspose(SpectralNormalizedKernel, keras.layers.Conv2DTrans
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(power_iterations=self.power_iterations, seed=self.seed)
-        return config

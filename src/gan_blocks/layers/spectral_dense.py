@@ -46,7 +46,6 @@ class SpectralDense(SpectralNormalizedKernel, keras.layers.Dense):
         super().__init__(units, **kwargs)
         self.power_iterations = validate_power_iterations(power_iterations)
         self.seed = seed
-        self._u_seed = seed
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
@@ -62,8 +61,3 @@ class SpectralDense(SpectralNormalizedKernel, keras.layers.Dense):
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(power_iterations=self.power_iterations, seed=self.seed)
-        return config

@@ -62,7 +62,7 @@ class SpectralNormalizedKernel:
     def _build_spectral_state(self, units: int) -> None:
         self.u = self.add_weight(
             shape=(1, units),
-            initializer=keras.initializers.RandomNormal(stddev=1.0, seed=self._u_seed),
+            initializer=keras.initializers.RandomNormal(stddev=1.0, seed=self.seed),
             trainable=False,
             name="u",
             dtype="float32",
@@ -76,6 +76,11 @@ class SpectralNormalizedKernel:
             self.u.assign(new_u)
         kernel = ops.cast(self.kernel, "float32") / sigma
         return ops.cast(kernel, self.compute_dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(power_iterations=self.power_iterations, seed=self.seed)
+        return config
 
     def _saved_variables(self) -> list:
         variables = [self.kernel]

@@ -35,10 +35,6 @@ def _latent_shape(latent_dim: Any) -> tuple[int, ...]:
     return shape
 
 
-def _static_shape(spec: Any) -> tuple:
-    return tuple(spec.shape)
-
-
 @gan_blocks_export()
 class GAN(keras.Model):
     """A generator and a discriminator trained adversarially with `model.fit`.
@@ -606,16 +602,11 @@ class GAN(keras.Model):
 
     def load_own_variables(self, store: Any) -> None:
         own = {k: store[k] for k in store.keys() if not str(k).startswith("seed_state_")}
-        super().load_own_variables(_DictStore(own))
+        super().load_own_variables(own)
         for index, state in enumerate(self._seed_states()):
             key = f"seed_state_{index}"
             if key in store.keys():
                 state.assign(store[key])
-
-
-class _DictStore(dict):
-    def keys(self) -> Any:  # Keras stores expose keys() like dicts.
-        return super().keys()
 
 
 def _loss_scaled(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
