@@ -194,6 +194,32 @@ def test_nan_loss_stops_training_naming_the_loss():
         gan.fit(toy_data(32), batch_size=16, epochs=1, verbose=0)
 
 
+def test_async_nan_guard_on_accelerators_still_stops_training(monkeypatch):
+    # On a GPU/TPU the guard runs in Keras' callback thread (no per-step wait);
+    # force that path here and check the error still surfaces from `fit`.
+    import threading
+
+    from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
+    from gan_blocks.trainers import get_trainer
+
+    monkeypatch.setattr(get_trainer(), "runs_on_accelerator", lambda: True)
+    threads = set()
+    check = NonFiniteLossGuard.on_train_batch_end
+
+    def recording_check(self, batch, logs=None):
+        threads.add(threading.current_thread() is threading.main_thread())
+        return check(self, batch, logs)
+
+    monkeypatch.setattr(NonFiniteLossGuard, "on_train_batch_end", recording_check)
+    discriminator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1), NaNLayer()])
+    gan = gb.models.GAN(mlp_generator(), discriminator, latent_dim=4)
+    gan.compile()
+    with pytest.raises(FloatingPointError, match="d_loss.*nan.*batch 1"):
+        gan.fit(toy_data(64), batch_size=16, epochs=1, verbose=0)
+    # TensorFlow's backend is not thread-safe: Keras keeps callbacks synchronous.
+    assert threads == ({True} if keras.backend.backend() == "tensorflow" else {False})
+
+
 def test_bad_input_raises_clear_errors():
     gan = make_gan()
     gan.compile()

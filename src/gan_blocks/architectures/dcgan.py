@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from gan_blocks import registry
+from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.dcgan_down_block import DCGANDownBlock
 from gan_blocks.layers.dcgan_up_block import DCGANUpBlock
 
@@ -72,7 +73,7 @@ def dcgan_generator(
     x = keras.layers.Reshape((base, base, width))(x)
     for index in range(hidden):
         x = DCGANUpBlock(filters * 2 ** (hidden - 1 - index), name=f"up_block_{index}")(x)
-    images = keras.layers.Conv2DTranspose(
+    images = Conv2DTranspose(
         channels,
         4,
         strides=2,

@@ -7,6 +7,7 @@ import math
 import keras
 
 from gan_blocks import registry
+from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.patchgan_head import PatchGANHead
 from gan_blocks.layers.unet_down_block import UNetDownBlock
 from gan_blocks.layers.unet_up_block import UNetUpBlock
@@ -62,7 +63,7 @@ def unet_generator(
         x = UNetUpBlock(
             width_i, dropout=0.5 if index < 3 else 0.0, seed=block_seed, name=f"up_{index}"
         )([x, skip])
-    images = keras.layers.Conv2DTranspose(
+    images = Conv2DTranspose(
         output_channels,
         4,
         strides=2,

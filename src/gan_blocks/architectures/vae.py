@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from gan_blocks import registry
+from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 
 
 def _check(image_shape: tuple) -> tuple[int, int, int]:
@@ -85,9 +86,7 @@ def vae_decoder(
     latents = keras.Input((latent_dim,), name="latents")
     x = keras.layers.Dense((height // 4) * (width // 4) * 2 * filters, activation="relu")(latents)
     x = keras.layers.Reshape((height // 4, width // 4, 2 * filters))(x)
-    x = keras.layers.Conv2DTranspose(2 * filters, 3, strides=2, padding="same", activation="relu")(
-        x
-    )
-    x = keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)
-    outputs = keras.layers.Conv2DTranspose(channels, 3, padding="same", name="outputs")(x)
+    x = Conv2DTranspose(2 * filters, 3, strides=2, padding="same", activation="relu")(x)
+    x = Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)
+    outputs = Conv2DTranspose(channels, 3, padding="same", name="outputs")(x)
     return keras.Model(latents, outputs, name=name)

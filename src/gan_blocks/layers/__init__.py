@@ -1,5 +1,6 @@
 """Keras layers for generative models (all backends, `keras.ops` only)."""
 
+from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.dcgan_down_block import DCGANDownBlock
 from gan_blocks.layers.dcgan_up_block import DCGANUpBlock
 from gan_blocks.layers.minibatch_std_dev import MinibatchStdDev
@@ -13,6 +14,7 @@ from gan_blocks.layers.unet_down_block import UNetDownBlock
 from gan_blocks.layers.unet_up_block import UNetUpBlock
 
 __all__ = [
+    "Conv2DTranspose",
     "DCGANDownBlock",
     "DCGANUpBlock",
     "MinibatchStdDev",

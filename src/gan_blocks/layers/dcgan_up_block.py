@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.dcgan_blocks_validation import check_no_checkerboard
 
 
@@ -54,7 +55,7 @@ class DCGANUpBlock(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.strides = strides
         self.batch_norm = batch_norm
-        self.conv = keras.layers.Conv2DTranspose(
+        self.conv = Conv2DTranspose(
             filters,
             kernel_size,
             strides=strides,

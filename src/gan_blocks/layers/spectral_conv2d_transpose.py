@@ -13,6 +13,7 @@ from gan_blocks.layers.spectral_normalization import (
     SpectralNormalizedKernel,
     validate_power_iterations,
 )
+from gan_blocks.trainers import conv_transpose
 
 
 @gan_blocks_export()
@@ -69,7 +70,7 @@ class SpectralConv2DTranspose(SpectralNormalizedKernel, keras.layers.Conv2DTrans
         return ops.reshape(ops.transpose(kernel, (0, 1, 3, 2)), (-1, self.filters))
 
     def call(self, inputs: Any, training: bool = False) -> Any:
-        outputs = ops.conv_transpose(
+        outputs = conv_transpose(
             inputs,
             self.normalized_kernel(training),
             strides=list(self.strides),

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 
 
 @gan_blocks_export()
@@ -48,7 +49,7 @@ class UNetUpBlock(keras.layers.Layer):
         self.filters = filters
         self.dropout = dropout
         self.seed = seed
-        self.conv = keras.layers.Conv2DTranspose(
+        self.conv = Conv2DTranspose(
             filters,
             4,
             strides=2,

@@ -14,6 +14,7 @@ from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.models import input_checks
 from gan_blocks.models.gan_optimizer import GANOptimizer
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
+from gan_blocks.trainers import get_trainer
 
 
 def default_optimizer() -> keras.optimizers.Optimizer:
@@ -215,9 +216,11 @@ class GAN(keras.Model):
                 `gb.losses.AdversarialLoss`.
             penalty: `None`, `"gradient_penalty"`, `"r1"` or a
                 `gb.losses.Penalty` added to the discriminator loss.
-            jit_compile: `"auto"` compiles the train step with XLA on
-                TensorFlow and JAX when every layer supports it (measured
-                faster in `benchmarks/`), and runs eagerly on torch.
+            jit_compile: `"auto"` resolves as in `keras.Model.compile`: XLA on
+                JAX and on TensorFlow with a GPU/TPU when every layer supports
+                it; no XLA on CPU-only TensorFlow (oneDNN measured faster in
+                `benchmarks/throughput.py`) or under a `tf.distribute`
+                strategy; eager on torch.
             **kwargs: Passed to `keras.Model.compile` (e.g.
                 `steps_per_execution`, `run_eagerly`).
         """
@@ -261,8 +264,6 @@ class GAN(keras.Model):
             self.discriminator_trainable_variables(),
         )
         optimizer.build([])
-        if jit_compile == "auto":
-            jit_compile = _resolve_auto_jit_compile(self)
         super().compile(
             optimizer=optimizer,
             jit_compile=jit_compile,
@@ -339,7 +340,16 @@ class GAN(keras.Model):
         Returns:
             Tensor of shape `(batch_size, *latent_shape)`.
         """
-        return keras.random.normal((batch_size,) + self.latent_shape, seed=self.seed_generator)
+
+        def draw(size: Any) -> Any:
+            return keras.random.normal((size,) + self.latent_shape, seed=self.seed_generator)
+
+        # Under tf.distribute each replica must draw its own share of the
+        # global batch's latents (replicas share the seed state).
+        replica_share = getattr(get_trainer(), "replica_share", None)
+        if replica_share is None:
+            return draw(batch_size)
+        return replica_share(draw, batch_size)
 
     def unpack_data(self, data: Any) -> tuple[Any, Any]:
         """Splits a batch from `fit` into `(images, condition)`."""
@@ -452,8 +462,6 @@ class GAN(keras.Model):
                 ema_variable.assign(variable)
 
     def train_step(self, *args: Any) -> Any:
-        from gan_blocks.trainers import get_trainer
-
         return get_trainer().train_step(self, *args)
 
     def test_step(self, *args: Any) -> Any:
@@ -613,10 +621,3 @@ def _loss_scaled(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Opti
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer
     return keras.optimizers.LossScaleOptimizer(optimizer)
-
-
-def _resolve_auto_jit_compile(model: keras.Model) -> bool:
-    backend = keras.backend.backend()
-    if backend == "torch":
-        return False
-    return all(getattr(layer, "supports_jit", True) for layer in model._flatten_layers())

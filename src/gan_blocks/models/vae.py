@@ -104,8 +104,6 @@ class VAE(keras.Model):
             if kwargs.get(key) is not None:
                 raise ValueError(f"VAE.compile does not take `{key}`: the loss is the ELBO.")
             kwargs.pop(key, None)
-        if jit_compile == "auto":
-            jit_compile = keras.backend.backend() != "torch"
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
 
     def get_compile_config(self) -> dict[str, Any]:

@@ -43,3 +43,10 @@ def test_step(model: Any, data: Any) -> dict:
     """`Model.test_step` for torch."""
     with torch.no_grad():
         return model.evaluation_step(data)
+
+
+def runs_on_accelerator() -> bool:
+    """Whether Keras places torch tensors on a GPU (CUDA, MPS, XPU)."""
+    from keras.src.backend.torch.core import get_device
+
+    return str(get_device()) != "cpu"

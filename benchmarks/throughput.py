@@ -1,0 +1,635 @@
+"""DCGAN training throughput: `gb.models.GAN.fit` against a plain loop of the same math.
+
+The same DCGAN generator and discriminator (MNIST-sized 28x28x1 images, latent
+100, from `gb.architectures`) are trained by
+
+  (a) `gb.models.GAN(...).compile()` + `fit` with the library defaults, and
+  (b) a hand-written loop of the same math on the same backend:
+      TensorFlow: `GradientTape`s in a `tf.function` (the keras.io / tensorflow.org
+                  DCGAN style), once without and once with `jit_compile=True`;
+      JAX:        one `jax.jit` step with `stateless_call`, `jax.value_and_grad`
+                  and `optimizer.stateless_apply` for both players (state donated);
+      torch:      an eager loop with `loss.backward()` and `optimizer.apply`.
+
+Both use the non-saturating loss (discriminator: BCE on real and fake logits,
+generator: softplus(-fake logits)), Adam(2e-4, beta_1=0.5) for each player, a
+discriminator step then a generator step on fresh latents, and random images in
+[-1, 1]. Compilation and warm-up are excluded; the timed runs are interleaved
+(a, b, c, a, b, c, ...) in one process so that a noisy machine slows all of them
+alike, and the medians of steps/s are reported with the ratio to the plain loops.
+
+    python benchmarks/throughput.py --backend jax --batch-sizes 64 256
+    python benchmarks/throughput.py --backend tensorflow --policy mixed_bfloat16
+
+Memory: "peak RSS" is the highest resident set size of the whole process
+sampled every 2 ms during that variant's timed runs (it includes every model
+built in the process, the framework runtime and the data); "+RSS" is that peak
+minus the RSS just before the run, i.e. the working memory a training step
+needs on top of what is already allocated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+
+BACKENDS = ("tensorflow", "jax", "torch")
+POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=BACKENDS, required=True)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--steps", type=int, default=30, help="training steps per timed run")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant")
+    parser.add_argument("--warmup-steps", type=int, default=3)
+    parser.add_argument("--policy", choices=POLICIES, default="float32")
+    parser.add_argument("--image-size", type=int, default=28)
+    parser.add_argument("--channels", type=int, default=1)
+    parser.add_argument("--latent-dim", type=int, default=100)
+    parser.add_argument("--filters", type=int, default=64)
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=None,
+        help="subset of the variant names to run (default: all of the backend's)",
+    )
+    parser.add_argument(
+        "--stock-conv-transpose",
+        action="store_true",
+        help="route every gb.layers.Conv2DTranspose of both players (in every variant) through "
+        "keras.ops.conv_transpose and the backend's own gradient (slow on JAX's XLA:CPU)",
+    )
+    parser.add_argument(
+        "--gan-kwargs",
+        default="",
+        help="extra GAN.compile kwargs as key=value,... (e.g. steps_per_execution=4)",
+    )
+    return parser.parse_args(argv)
+
+
+# ------------------------------------------------------------------ machine info
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def current_rss_mib():
+    try:
+        with open("/proc/self/statm") as file:
+            pages = int(file.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class RssSampler:
+    """Samples the process RSS in a thread; `peak` is the maximum seen."""
+
+    def __init__(self, interval=0.002):
+        self.interval = interval
+        self.peak = 0.0
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        self.start = current_rss_mib()
+        self.peak = self.start
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, current_rss_mib())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, current_rss_mib())
+
+
+def versions(backend):
+    import keras
+    import numpy as np
+
+    import gan_blocks as gb
+
+    items = [
+        f"keras {keras.__version__}",
+        f"gan-blocks {gb.__version__}",
+        f"numpy {np.__version__}",
+    ]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        items.append(f"tensorflow {tf.__version__}")
+    elif backend == "jax":
+        import jax
+        import jaxlib
+
+        items.append(f"jax {jax.__version__} (jaxlib {jaxlib.__version__})")
+    else:
+        import torch
+
+        items.append(f"torch {torch.__version__}")
+    return ", ".join(items)
+
+
+# ------------------------------------------------------------------------ models
+def build_models(args, seed):
+    import keras
+
+    import gan_blocks as gb
+
+    keras.utils.set_random_seed(seed)
+    image_shape = (args.image_size, args.image_size, args.channels)
+    generator = gb.architectures.dcgan_generator(args.latent_dim, image_shape, filters=args.filters)
+    discriminator = gb.architectures.dcgan_discriminator(image_shape, filters=args.filters)
+    if getattr(args, "stock_conv_transpose", False):
+        for model in (generator, discriminator):
+            use_stock_conv_transpose(model)
+    return generator, discriminator
+
+
+def use_stock_conv_transpose(model):
+    """Routes `gb.layers.Conv2DTranspose` through `keras.ops.conv_transpose`'s own gradient."""
+    import keras
+
+    import gan_blocks as gb
+
+    for layer in model._flatten_layers():
+        if type(layer) is gb.layers.Conv2DTranspose:
+            layer.__class__ = keras.layers.Conv2DTranspose
+
+
+def adam():
+    import keras
+
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def player_optimizer(policy):
+    import keras
+
+    optimizer = adam()
+    if policy == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def d_loss_math(ops, real_logits, fake_logits):
+    real_logits = ops.cast(real_logits, "float32")
+    fake_logits = ops.cast(fake_logits, "float32")
+    return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+
+
+def g_loss_math(ops, fake_logits):
+    return ops.mean(ops.softplus(-ops.cast(fake_logits, "float32")))
+
+
+def parse_kwargs(text):
+    kwargs = {}
+    for item in filter(None, text.split(",")):
+        key, value = item.split("=", 1)
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            value = {"True": True, "False": False}.get(value, value)
+        kwargs[key] = value
+    return kwargs
+
+
+# ---------------------------------------------------------------------- runners
+class Runner:
+    """One way of training.
+
+    `run(data)` trains one pass over `data` and returns `(seconds, losses)`, where
+    the seconds cover every step but the first (timing starts once it finished).
+    """
+
+    name = ""
+
+    def warmup(self, data):
+        return self.run(data)
+
+
+class GanBlocksFit(Runner):
+    def __init__(self, args, batch_size, name="gan-blocks fit", **compile_kwargs):
+        import keras
+
+        import gan_blocks as gb
+
+        self.name = name
+        self.batch_size = batch_size
+        generator, discriminator = build_models(args, seed=1)
+        self.gan = gb.models.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=0)
+        self.gan.compile(adam(), adam(), **compile_kwargs)
+        self.describe = f"GAN.fit, jit_compile={self.gan.jit_compile}"
+        extra = {k: v for k, v in compile_kwargs.items() if k != "jit_compile"}
+        if extra:
+            self.describe += ", " + ", ".join(f"{k}={v}" for k, v in extra.items())
+
+        runner = self
+
+        class StepTimer(keras.callbacks.Callback):
+            # Starts when the second batch begins (the first one has finished:
+            # the NaN guard reads its logs) and stops at the end of the epoch
+            # (its logs are read back, so every step has finished).
+            def on_train_batch_begin(self, batch, logs=None):
+                if batch == 1:
+                    runner.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                runner.stop = time.perf_counter()
+
+        self.timer = StepTimer()
+
+    def run(self, data):
+        start = time.perf_counter()
+        history = self.gan.fit(
+            data,
+            batch_size=self.batch_size,
+            epochs=1,
+            verbose=0,
+            shuffle=False,
+            callbacks=[self.timer],
+        )
+        self.fit_seconds = time.perf_counter() - start
+        losses = history.history["d_loss"][-1], history.history["g_loss"][-1]
+        return self.stop - self.start, losses
+
+
+class TensorFlowLoop(Runner):
+    """The tensorflow.org / keras.io DCGAN loop: two tapes in a `tf.function`."""
+
+    def __init__(self, args, batch_size, jit_compile):
+        import keras
+        import tensorflow as tf
+        from keras import ops
+
+        self.name = "plain tf.function" + (" (XLA)" if jit_compile else "")
+        self.describe = f"tf.function(jit_compile={jit_compile})"
+        self.batch_size = batch_size
+        generator, discriminator = build_models(args, seed=1)
+        g_opt, d_opt = player_optimizer(args.policy), player_optimizer(args.policy)
+        g_opt.build(generator.trainable_variables)
+        d_opt.build(discriminator.trainable_variables)
+        seed = keras.random.SeedGenerator(0)
+        latent_dim = args.latent_dim
+        d_loss_tracker = keras.metrics.Mean()
+        g_loss_tracker = keras.metrics.Mean()
+        self.trackers = (d_loss_tracker, g_loss_tracker)
+
+        @tf.function(jit_compile=jit_compile)
+        def train_step(real_images):
+            batch = tf.shape(real_images)[0]
+            latents = keras.random.normal((batch, latent_dim), seed=seed)
+            with tf.GradientTape() as tape:
+                fake_images = tf.stop_gradient(generator(latents, training=True))
+                real_logits = discriminator(real_images, training=True)
+                fake_logits = discriminator(fake_images, training=True)
+                d_loss = d_loss_math(ops, real_logits, fake_logits)
+                scaled = d_opt.scale_loss(d_loss)
+            grads = tape.gradient(scaled, discriminator.trainable_variables)
+            d_opt.apply(grads, discriminator.trainable_variables)
+            latents = keras.random.normal((batch, latent_dim), seed=seed)
+            with tf.GradientTape() as tape:
+                fake_logits = discriminator(generator(latents, training=True), training=True)
+                g_loss = g_loss_math(ops, fake_logits)
+                scaled = g_opt.scale_loss(g_loss)
+            grads = tape.gradient(scaled, generator.trainable_variables)
+            g_opt.apply(grads, generator.trainable_variables)
+            d_loss_tracker.update_state(d_loss)
+            g_loss_tracker.update_state(g_loss)
+            return d_loss, g_loss
+
+        self.train_step = train_step
+
+    def run(self, data):
+        import tensorflow as tf
+
+        for tracker in self.trackers:
+            tracker.reset_state()
+        dataset = tf.data.Dataset.from_tensor_slices(data).batch(self.batch_size)
+        start = None
+        for batch in dataset:
+            d_loss, _ = self.train_step(batch)
+            if start is None:
+                d_loss.numpy()
+                start = time.perf_counter()
+        losses = tuple(float(t.result()) for t in self.trackers)
+        return time.perf_counter() - start, losses
+
+
+class JaxLoop(Runner):
+    """A jitted stateless step for both players, as in the Keras JAX guides."""
+
+    def __init__(self, args, batch_size):
+        import jax
+        import keras
+        from keras import ops
+
+        self.name = "plain jax.jit"
+        self.describe = "jax.jit(stateless_call + value_and_grad + stateless_apply, donate)"
+        self.batch_size = batch_size
+        generator, discriminator = build_models(args, seed=1)
+        g_opt, d_opt = player_optimizer(args.policy), player_optimizer(args.policy)
+        g_opt.build(generator.trainable_variables)
+        d_opt.build(discriminator.trainable_variables)
+        latent_dim = args.latent_dim
+
+        def d_objective(d_tv, d_ntv, g_tv, g_ntv, real_images, key):
+            latents = jax.random.normal(key, (real_images.shape[0], latent_dim))
+            fake_images, g_ntv = generator.stateless_call(g_tv, g_ntv, latents, training=True)
+            fake_images = jax.lax.stop_gradient(fake_images)
+            real_logits, d_ntv = discriminator.stateless_call(
+                d_tv, d_ntv, real_images, training=True
+            )
+            fake_logits, d_ntv = discriminator.stateless_call(
+                d_tv, d_ntv, fake_images, training=True
+            )
+            loss = d_loss_math(ops, real_logits, fake_logits)
+            return d_opt.scale_loss(loss), (loss, d_ntv, g_ntv)
+
+        def g_objective(g_tv, g_ntv, d_tv, d_ntv, key, batch):
+            latents = jax.random.normal(key, (batch, latent_dim))
+            fake_images, g_ntv = generator.stateless_call(g_tv, g_ntv, latents, training=True)
+            fake_logits, d_ntv = discriminator.stateless_call(
+                d_tv, d_ntv, fake_images, training=True
+            )
+            loss = g_loss_math(ops, fake_logits)
+            return g_opt.scale_loss(loss), (loss, g_ntv, d_ntv)
+
+        d_grad = jax.value_and_grad(d_objective, has_aux=True)
+        g_grad = jax.value_and_grad(g_objective, has_aux=True)
+
+        def train_step(state, real_images):
+            g_tv, g_ntv, d_tv, d_ntv, g_ov, d_ov, key = state
+            key, d_key, g_key = jax.random.split(key, 3)
+            (_, (d_loss, d_ntv, g_ntv)), grads = d_grad(
+                d_tv, d_ntv, g_tv, g_ntv, real_images, d_key
+            )
+            d_tv, d_ov = d_opt.stateless_apply(d_ov, grads, d_tv)
+            (_, (g_loss, g_ntv, d_ntv)), grads = g_grad(
+                g_tv, g_ntv, d_tv, d_ntv, g_key, real_images.shape[0]
+            )
+            g_tv, g_ov = g_opt.stateless_apply(g_ov, grads, g_tv)
+            return (g_tv, g_ntv, d_tv, d_ntv, g_ov, d_ov, key), (d_loss, g_loss)
+
+        self.train_step = jax.jit(train_step, donate_argnums=0)
+        self.state = (
+            [v.value for v in generator.trainable_variables],
+            [v.value for v in generator.non_trainable_variables],
+            [v.value for v in discriminator.trainable_variables],
+            [v.value for v in discriminator.non_trainable_variables],
+            [v.value for v in g_opt.variables],
+            [v.value for v in d_opt.variables],
+            jax.random.key(0),
+        )
+        del keras
+
+    def run(self, data):
+        import jax
+        import numpy as np
+
+        losses, start = [], None
+        for index in range(0, len(data), self.batch_size):
+            batch = data[index : index + self.batch_size]
+            self.state, step_losses = self.train_step(self.state, batch)
+            losses.append(step_losses)
+            if start is None:
+                jax.block_until_ready(self.state)
+                start = time.perf_counter()
+        jax.block_until_ready((self.state, losses))
+        elapsed = time.perf_counter() - start
+        return elapsed, tuple(float(np.mean([loss[i] for loss in losses])) for i in (0, 1))
+
+
+class TorchLoop(Runner):
+    """An eager torch loop over Keras models: backward(), then optimizer.apply."""
+
+    def __init__(self, args, batch_size):
+        import torch
+        from keras import ops
+
+        self.name = "plain torch loop"
+        self.describe = "eager: backward() + optimizer.apply under no_grad"
+        self.batch_size = batch_size
+        self.latent_dim = args.latent_dim
+        self.generator, self.discriminator = build_models(args, seed=1)
+        self.g_opt, self.d_opt = player_optimizer(args.policy), player_optimizer(args.policy)
+        self.g_opt.build(self.generator.trainable_variables)
+        self.d_opt.build(self.discriminator.trainable_variables)
+        self.torch = torch
+        self.ops = ops
+        self.generator_generator = torch.Generator().manual_seed(0)
+
+    def _step(self, real_images):
+        torch, ops = self.torch, self.ops
+        g, d = self.generator, self.discriminator
+        batch = real_images.shape[0]
+        latents = torch.randn(batch, self.latent_dim, generator=self.generator_generator)
+        with torch.no_grad():
+            fake_images = g(latents, training=True)
+        real_logits = d(real_images, training=True)
+        fake_logits = d(fake_images, training=True)
+        d_loss = d_loss_math(ops, real_logits, fake_logits)
+        g.zero_grad(set_to_none=True)
+        d.zero_grad(set_to_none=True)
+        self.d_opt.scale_loss(d_loss).backward()
+        variables = d.trainable_variables
+        with torch.no_grad():
+            self.d_opt.apply([v.value.grad for v in variables], variables)
+        latents = torch.randn(batch, self.latent_dim, generator=self.generator_generator)
+        g_loss = g_loss_math(ops, d(g(latents, training=True), training=True))
+        g.zero_grad(set_to_none=True)
+        d.zero_grad(set_to_none=True)
+        self.g_opt.scale_loss(g_loss).backward()
+        variables = g.trainable_variables
+        with torch.no_grad():
+            self.g_opt.apply([v.value.grad for v in variables], variables)
+        return d_loss.detach(), g_loss.detach()
+
+    def run(self, data):
+        torch = self.torch
+        tensor = torch.from_numpy(data)
+        losses, start = [], None
+        for index in range(0, len(data), self.batch_size):
+            losses.append(self._step(tensor[index : index + self.batch_size]))
+            if start is None:
+                start = time.perf_counter()  # CPU torch runs synchronously
+        elapsed = time.perf_counter() - start
+        return elapsed, tuple(
+            float(torch.stack([loss[i] for loss in losses]).mean()) for i in (0, 1)
+        )
+
+
+def make_runners(args, batch_size):
+    compile_kwargs = parse_kwargs(args.gan_kwargs)
+    runners = [GanBlocksFit(args, batch_size, name="gan-blocks fit (default)", **compile_kwargs)]
+    if args.backend == "tensorflow" and "jit_compile" not in compile_kwargs:
+        # Also the other XLA setting than the one the default resolves to.
+        other = not runners[0].gan.jit_compile
+        runners.append(
+            GanBlocksFit(
+                args,
+                batch_size,
+                name=f"gan-blocks fit (jit_compile={other})",
+                jit_compile=other,
+                **compile_kwargs,
+            )
+        )
+    if args.backend == "tensorflow":
+        runners += [
+            TensorFlowLoop(args, batch_size, jit_compile=False),
+            TensorFlowLoop(args, batch_size, jit_compile=True),
+        ]
+    elif args.backend == "jax":
+        runners.append(JaxLoop(args, batch_size))
+    else:
+        runners.append(TorchLoop(args, batch_size))
+    if args.variants:
+        runners = [r for r in runners if r.name in args.variants]
+    return runners
+
+
+# ----------------------------------------------------------------------- timing
+def benchmark(args, batch_size):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    shape = (args.image_size, args.image_size, args.channels)
+    # One extra batch: timing starts once the first step has finished.
+    data = rng.uniform(-1, 1, ((args.steps + 1) * batch_size,) + shape).astype("float32")
+    warm = data[: (args.warmup_steps + 1) * batch_size]
+    runners = make_runners(args, batch_size)
+    results = {
+        r.name: {"times": [], "peak": 0.0, "extra": 0.0, "losses": None, "finite": True}
+        for r in runners
+    }
+    for runner in runners:
+        start = time.perf_counter()
+        runner.warmup(warm)
+        results[runner.name]["warmup_s"] = time.perf_counter() - start
+    for repeat in range(args.repeats):
+        # Rotate the order so no variant always runs first after a pause.
+        order = runners[repeat % len(runners) :] + runners[: repeat % len(runners)]
+        for runner in order:
+            with RssSampler() as sampler:
+                elapsed, losses = runner.run(data)
+            result = results[runner.name]
+            result["times"].append(elapsed)
+            result["peak"] = max(result["peak"], sampler.peak)
+            result["extra"] = max(result["extra"], sampler.peak - sampler.start)
+            result["losses"] = losses
+            result["finite"] = result["finite"] and all(math.isfinite(x) for x in losses)
+    rows = []
+    for runner in runners:
+        result = results[runner.name]
+        rates = [args.steps / t for t in result["times"]]
+        rows.append(
+            {
+                "name": runner.name,
+                "describe": runner.describe,
+                "rates": rates,
+                "median": statistics.median(rates),
+                "min": min(rates),
+                "max": max(rates),
+                "peak": result["peak"],
+                "extra": result["extra"],
+                "warmup_s": result["warmup_s"],
+                "losses": result["losses"],
+                "finite": result["finite"],
+            }
+        )
+    return rows
+
+
+def paired_ratio(row, reference):
+    """Median over repeats of the ratio of two variants' rates in the same round."""
+    return statistics.median(a / b for a, b in zip(row["rates"], reference["rates"]))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # The backend must be chosen before keras is imported.
+    os.environ["KERAS_BACKEND"] = args.backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    if keras.backend.backend() != args.backend:
+        sys.exit(
+            f"keras was already imported with backend {keras.backend.backend()!r}; "
+            f"run this script in a fresh process."
+        )
+    keras.config.set_dtype_policy(args.policy)
+
+    print(f"## DCGAN {args.image_size}x{args.image_size}x{args.channels} training throughput\n")
+    print(f"- machine: {cpu_model()}, {os.cpu_count()} logical cores, {platform.system()}")
+    print(f"- date: {datetime.datetime.now().isoformat(timespec='minutes')}")
+    print(
+        f"- backend: {args.backend}; {versions(args.backend)}; python {platform.python_version()}"
+    )
+    print(f"- dtype policy: {args.policy}; latent {args.latent_dim}; filters {args.filters}")
+    if args.stock_conv_transpose:
+        print("- Conv2DTranspose layers use keras.ops.conv_transpose's own gradient (all variants)")
+    print(
+        f"- {args.steps} steps per timed run, {args.repeats} interleaved runs per variant, "
+        f"{args.warmup_steps} warm-up steps (compilation) excluded"
+    )
+    print(f"- command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}\n")
+    print(
+        "| batch | variant | how | steps/s (median) | min-max | images/s | vs best plain "
+        "| peak RSS MiB | +RSS MiB | warm-up s | last d_loss / g_loss | finite |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for batch_size in args.batch_sizes:
+        rows = benchmark(args, batch_size)
+        plain = [r for r in rows if r["name"].startswith("plain")]
+        best = max(plain, key=lambda r: r["median"]) if plain else None
+        for row in rows:
+            ratio = f"{paired_ratio(row, best):.2f}x" if best else "-"
+            d_loss, g_loss = row["losses"]
+            print(
+                f"| {batch_size} | {row['name']} | {row['describe']} | {row['median']:.2f} "
+                f"| {row['min']:.2f}-{row['max']:.2f} | {row['median'] * batch_size:.0f} "
+                f"| {ratio} | {row['peak']:.0f} | {row['extra']:.0f} | {row['warmup_s']:.1f} "
+                f"| {d_loss:.3f} / {g_loss:.3f} | {'yes' if row['finite'] else 'NO'} |",
+                flush=True,
+            )
+        keras_io = next((r for r in rows if r["name"] == "plain tf.function"), None)
+        for row in rows:
+            if keras_io is not None and not row["name"].startswith("plain"):
+                print(
+                    f"| {batch_size} | {row['name']} | vs keras.io style (tf.function, no XLA) "
+                    f"| | | | {paired_ratio(row, keras_io):.2f}x | | | | | |",
+                    flush=True,
+                )
+    print(
+        "\nvs best plain: median over rounds of (variant steps/s) / (fastest plain loop's "
+        "steps/s) in the same round."
+    )
+
+
+if __name__ == "__main__":
+    main()
