@@ -44,8 +44,10 @@ class Pix2Pix(GAN):
 
     Example:
     >>> import numpy as np, gan_blocks as gb
-    >>> generator = gb.architectures.unet_generator((32, 32, 3), output_channels=3)
-    >>> discriminator = gb.architectures.patchgan_discriminator((32, 32, 3), num_layers=2)
+    >>> generator = gb.architectures.unet_generator((32, 32, 3), 3, filters=16)
+    >>> discriminator = gb.architectures.patchgan_discriminator(
+    ...     (32, 32, 3), filters=16, num_layers=2
+    ... )
     >>> p2p = gb.models.Pix2Pix(generator, discriminator, l1_weight=100.0)
     >>> p2p.compile()
     >>> source = np.random.uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
