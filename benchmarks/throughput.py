@@ -454,21 +454,20 @@ class TorchLoop(Runner):
         real_logits = d(real_images, training=True)
         fake_logits = d(fake_images, training=True)
         d_loss = d_loss_math(ops, real_logits, fake_logits)
-        g.zero_grad(set_to_none=True)
-        d.zero_grad(set_to_none=True)
-        self.d_opt.scale_loss(d_loss).backward()
-        variables = d.trainable_variables
-        with torch.no_grad():
-            self.d_opt.apply([v.value.grad for v in variables], variables)
+        self._update(d_loss, self.d_opt, d.trainable_variables)
         latents = torch.randn(batch, self.latent_dim, generator=self.generator_generator)
         g_loss = g_loss_math(ops, d(g(latents, training=True), training=True))
-        g.zero_grad(set_to_none=True)
-        d.zero_grad(set_to_none=True)
-        self.g_opt.scale_loss(g_loss).backward()
-        variables = g.trainable_variables
-        with torch.no_grad():
-            self.g_opt.apply([v.value.grad for v in variables], variables)
+        self._update(g_loss, self.g_opt, g.trainable_variables)
         return d_loss.detach(), g_loss.detach()
+
+    def _update(self, loss, optimizer, variables):
+        # Zero both players' gradients: the generator's loss also reaches the
+        # discriminator's weights.
+        self.generator.zero_grad(set_to_none=True)
+        self.discriminator.zero_grad(set_to_none=True)
+        optimizer.scale_loss(loss).backward()
+        with self.torch.no_grad():
+            optimizer.apply([v.value.grad for v in variables], variables)
 
     def run(self, data):
         torch = self.torch

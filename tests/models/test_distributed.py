@@ -31,6 +31,21 @@ COMMON = textwrap.dedent(
     init = keras.initializers
 
 
+    def generator():
+        # Exact comparison with one device needs the replicas together to use
+        # the latents one device draws for the global batch: under
+        # DataParallel the step is one program over the global batch; under
+        # MirroredStrategy GAN.sample_latents keeps each replica's slice of the
+        # global draw (replicas share the seed-generator state).
+        return keras.Sequential([
+            keras.Input((4,)),
+            keras.layers.Dense(8, kernel_initializer=init.GlorotUniform(seed=1)),
+            keras.layers.ReLU(),
+            keras.layers.Dense(2, activation="tanh",
+                               kernel_initializer=init.GlorotUniform(seed=5)),
+        ])
+
+
     def discriminator():
         return keras.Sequential([
             keras.Input((2,)),
@@ -44,6 +59,20 @@ COMMON = textwrap.dedent(
     def weights(gan):
         return [np.asarray(w).tolist()
                 for w in gan.generator.get_weights() + gan.discriminator.get_weights()]
+
+
+    def one_step(gan, count):
+        history = gan.fit(DATA, batch_size=16, epochs=1, shuffle=False, verbose=0)
+        result = {
+            "losses": {k: float(v[-1]) for k, v in history.history.items()},
+            "weights": weights(gan),
+        }
+        if count == 2:
+            # fit keeps training: more steps, finite losses, weights move.
+            history = gan.fit(MORE, batch_size=16, epochs=2, verbose=0)
+            result["more_losses"] = history.history
+            result["weights_after"] = weights(gan)
+        return result
 
 
     DATA = np.random.default_rng(0).uniform(-0.9, 0.9, (16, 2)).astype("float32")
@@ -69,38 +98,15 @@ TF_SCRIPT = (
     + textwrap.dedent(
         """
 
-    def generator():
-        # Under MirroredStrategy every replica runs the step with the same
-        # seed-generator state; GAN.sample_latents draws the global batch's
-        # latents and keeps this replica's slice, so the replicas together use
-        # exactly the latents one device draws and the comparison is exact.
-        return keras.Sequential([
-            keras.Input((4,)),
-            keras.layers.Dense(8, kernel_initializer=init.GlorotUniform(seed=1)),
-            keras.layers.ReLU(),
-            keras.layers.Dense(2, activation="tanh",
-                               kernel_initializer=init.GlorotUniform(seed=5)),
-        ])
-
-
     results = {}
     for replicas in (1, 2):
         strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(replicas)])
         with strategy.scope():
             gan = gb.models.GAN(generator(), discriminator(), latent_dim=4, seed=0)
             gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))  # defaults
-        history = gan.fit(DATA, batch_size=16, epochs=1, shuffle=False, verbose=0)
-        result = {
-            "replicas": strategy.num_replicas_in_sync,
-            "losses": {k: float(v[-1]) for k, v in history.history.items()},
-            "weights": weights(gan),
-        }
+        result = one_step(gan, replicas)
+        result["replicas"] = strategy.num_replicas_in_sync
         if replicas == 2:
-            # fit keeps training: more steps, finite losses, weights move.
-            history = gan.fit(MORE, batch_size=16, epochs=2, verbose=0)
-            result["more_losses"] = history.history
-            result["weights_after"] = weights(gan)
-
             # Each replica's latents within one step.
             @tf.function
             def draw():
@@ -130,36 +136,15 @@ JAX_SCRIPT = (
     + textwrap.dedent(
         """
 
-    def generator():
-        # Under DataParallel the step is one program over the global batch:
-        # the latents are drawn for the global batch and then sharded, exactly
-        # as on one device, so an ordinary generator compares exactly.
-        return keras.Sequential([
-            keras.Input((4,)),
-            keras.layers.Dense(8, kernel_initializer=init.GlorotUniform(seed=1)),
-            keras.layers.ReLU(),
-            keras.layers.Dense(2, activation="tanh",
-                               kernel_initializer=init.GlorotUniform(seed=5)),
-        ])
-
-
     results = {}
     for count in (1, 2):
         devices = jax.devices()[:count]
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
         gan = gb.models.GAN(generator(), discriminator(), latent_dim=4, seed=0)
         gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))  # defaults
-        history = gan.fit(DATA, batch_size=16, epochs=1, shuffle=False, verbose=0)
-        result = {
-            "devices": len(jax.devices()),
-            "weight_devices": len(gan.discriminator.weights[0].value.sharding.device_set),
-            "losses": {k: float(v[-1]) for k, v in history.history.items()},
-            "weights": weights(gan),
-        }
-        if count == 2:
-            history = gan.fit(MORE, batch_size=16, epochs=2, verbose=0)
-            result["more_losses"] = history.history
-            result["weights_after"] = weights(gan)
+        result = one_step(gan, count)
+        result["devices"] = len(jax.devices())
+        result["weight_devices"] = len(gan.discriminator.weights[0].value.sharding.device_set)
         results[count] = result
     keras.distribution.set_distribution(None)
     print("RESULTS" + json.dumps(results))

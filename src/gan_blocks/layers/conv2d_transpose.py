@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.layers.spectral_conv2d import _bias_shape
 from gan_blocks.trainers import conv_transpose
 
 
@@ -50,9 +51,13 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
 
     def call(self, inputs: Any) -> Any:
+        return self._transpose_convolve(inputs, self.kernel)
+
+    def _transpose_convolve(self, inputs: Any, kernel: Any) -> Any:
+        """The layer's computation with `kernel` (subclasses pass a transformed one)."""
         outputs = conv_transpose(
             inputs,
-            self.kernel,
+            kernel,
             strides=tuple(self.strides),
             padding=self.padding,
             output_padding=self.output_padding,
@@ -60,11 +65,7 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
             data_format=self.data_format,
         )
         if self.use_bias:
-            if self.data_format == "channels_last":
-                bias_shape = (1,) * (self.rank + 1) + (self.filters,)
-            else:
-                bias_shape = (1, self.filters) + (1,) * self.rank
-            outputs = ops.add(outputs, ops.reshape(self.bias, bias_shape))
+            outputs = ops.add(outputs, ops.reshape(self.bias, _bias_shape(self)))
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
-from gan_blocks.layers.spectral_conv2d import _bias_shape
+from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.spectral_normalization import (
     SpectralNormalizedKernel,
     validate_power_iterations,
 )
-from gan_blocks.trainers import conv_transpose
 
 
 @gan_blocks_export()
-class SpectralConv2DTranspose(SpectralNormalizedKernel, keras.layers.Conv2DTranspose):
-    """`Conv2DTranspose` whose kernel is divided by its largest singular value.
+class SpectralConv2DTranspose(SpectralNormalizedKernel, Conv2DTranspose):
+    """`gb.layers.Conv2DTranspose` whose kernel is divided by its largest singular value.
 
     The kernel (shape `(kh, kw, filters, in_channels)`) is viewed as a
     `(kh * kw * in_channels, filters)` matrix for the power iteration; see
@@ -70,17 +68,4 @@ class SpectralConv2DTranspose(SpectralNormalizedKernel, keras.layers.Conv2DTrans
         return ops.reshape(ops.transpose(kernel, (0, 1, 3, 2)), (-1, self.filters))
 
     def call(self, inputs: Any, training: bool = False) -> Any:
-        outputs = conv_transpose(
-            inputs,
-            self.normalized_kernel(training),
-            strides=list(self.strides),
-            padding=self.padding,
-            output_padding=self.output_padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
-        if self.use_bias:
-            outputs = ops.add(outputs, ops.reshape(self.bias, _bias_shape(self)))
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
+        return self._transpose_convolve(inputs, self.normalized_kernel(training))

@@ -125,19 +125,8 @@ def conv_transpose(
     `keras.ops.conv_transpose` and computes both gradients through that strided
     convolution (a `jax.custom_vjp`: reverse mode only, as for training). On
     other platforms than the CPU (where cuDNN and TPU convolutions handle both
-    forms) it is `keras.ops.conv_transpose` itself.
-
-    Args:
-        inputs: Tensor of rank N + 2.
-        kernel: Kernel of shape `kernel_size + (filters, input_channels)`.
-        strides: Int or tuple of N ints.
-        padding: `"valid"` or `"same"`.
-        output_padding: `None`, int or tuple of N ints.
-        data_format: `"channels_last"` or `"channels_first"`.
-        dilation_rate: Int or tuple of N ints.
-
-    Returns:
-        The transposed convolution, as `keras.ops.conv_transpose`.
+    forms) it is `keras.ops.conv_transpose` itself. Arguments and result as
+    `gan_blocks.trainers.conv_transpose`, which dispatches here on JAX.
     """
     data_format = standardize_data_format(data_format)
     inputs = jax.numpy.asarray(inputs)
