@@ -20,6 +20,14 @@ alike, and the medians of steps/s are reported with the ratio to the plain loops
 
     python benchmarks/throughput.py --backend jax --batch-sizes 64 256
     python benchmarks/throughput.py --backend tensorflow --policy mixed_bfloat16
+    python benchmarks/throughput.py --backend tensorflow --batch-sizes 64 --onednn-opts 0 1
+
+On TensorFlow the header gives the oneDNN state (`TF_ENABLE_ONEDNN_OPTS`, or
+TensorFlow's own choice for the CPU) and the table what `jit_compile="auto"`
+resolved to; `GAN.fit` also runs with `jit_compile=True` and with `False`.
+`--onednn-opts 0 1` runs the whole TensorFlow benchmark once per value, each
+in a subprocess started with `TF_ENABLE_ONEDNN_OPTS` set (TensorFlow reads it
+once, at import), and ends with a table of both side by side.
 
 Memory: "peak RSS" is the highest resident set size of the whole process
 sampled every 2 ms during that variant's timed runs (it includes every model
@@ -32,11 +40,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -73,6 +84,15 @@ def parse_args(argv=None):
         default="",
         help="extra GAN.compile kwargs as key=value,... (e.g. steps_per_execution=4)",
     )
+    parser.add_argument(
+        "--onednn-opts",
+        nargs="+",
+        choices=("0", "1"),
+        default=None,
+        help="TensorFlow only: run the benchmark once per TF_ENABLE_ONEDNN_OPTS value, each in "
+        "a subprocess, and compare them side by side",
+    )
+    parser.add_argument("--json-out", default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -122,6 +142,19 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, current_rss_mib())
+
+
+def onednn_state():
+    """TensorFlow's oneDNN state and where it comes from, as one line."""
+    from gan_blocks.trainers.tensorflow import onednn_enabled
+
+    variable = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    source = (
+        f"TF_ENABLE_ONEDNN_OPTS={variable}"
+        if variable is not None
+        else "TF_ENABLE_ONEDNN_OPTS unset: TensorFlow's choice for this CPU"
+    )
+    return f"{'on' if onednn_enabled() else 'off'} ({source})"
 
 
 def versions(backend):
@@ -238,6 +271,7 @@ class GanBlocksFit(Runner):
         import keras
 
         import gan_blocks as gb
+        from gan_blocks.trainers import resolve_auto_jit_compile
 
         self.name = name
         self.batch_size = batch_size
@@ -245,6 +279,14 @@ class GanBlocksFit(Runner):
         self.gan = gb.models.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=0)
         self.gan.compile(adam(), adam(), **compile_kwargs)
         self.describe = f"GAN.fit, jit_compile={self.gan.jit_compile}"
+        if "jit_compile" not in compile_kwargs:
+            # What "auto" chose, and what gan-blocks' rule says it stands for.
+            self.auto_rule = resolve_auto_jit_compile(
+                self.gan, compile_kwargs.get("run_eagerly", False)
+            )
+            self.describe = f"GAN.fit, jit_compile='auto' -> {self.gan.jit_compile}"
+            if self.gan.jit_compile != self.auto_rule:
+                self.describe += f" (NOT the rule's {self.auto_rule})"
         extra = {k: v for k, v in compile_kwargs.items() if k != "jit_compile"}
         if extra:
             self.describe += ", " + ", ".join(f"{k}={v}" for k, v in extra.items())
@@ -487,17 +529,18 @@ def make_runners(args, batch_size):
     compile_kwargs = parse_kwargs(args.gan_kwargs)
     runners = [GanBlocksFit(args, batch_size, name="gan-blocks fit (default)", **compile_kwargs)]
     if args.backend == "tensorflow" and "jit_compile" not in compile_kwargs:
-        # Also the other XLA setting than the one the default resolves to.
-        other = not runners[0].gan.jit_compile
-        runners.append(
-            GanBlocksFit(
-                args,
-                batch_size,
-                name=f"gan-blocks fit (jit_compile={other})",
-                jit_compile=other,
-                **compile_kwargs,
+        # Both XLA settings explicitly: one of them repeats the default (a
+        # measure of the noise), the other is the alternative "auto" rejected.
+        for jit_compile in (True, False):
+            runners.append(
+                GanBlocksFit(
+                    args,
+                    batch_size,
+                    name=f"gan-blocks fit (jit_compile={jit_compile})",
+                    jit_compile=jit_compile,
+                    **compile_kwargs,
+                )
             )
-        )
     if args.backend == "tensorflow":
         runners += [
             TensorFlowLoop(args, batch_size, jit_compile=False),
@@ -559,6 +602,8 @@ def benchmark(args, batch_size):
                 "warmup_s": result["warmup_s"],
                 "losses": result["losses"],
                 "finite": result["finite"],
+                "auto_rule": getattr(runner, "auto_rule", None),
+                "jit_compile": getattr(getattr(runner, "gan", None), "jit_compile", None),
             }
         )
     return rows
@@ -569,8 +614,72 @@ def paired_ratio(row, reference):
     return statistics.median(a / b for a, b in zip(row["rates"], reference["rates"]))
 
 
+def strip_onednn_opts(argv):
+    """`argv` without `--onednn-opts` and its values."""
+    stripped, skipping = [], False
+    for token in argv:
+        if token == "--onednn-opts":
+            skipping = True
+        elif skipping and token in ("0", "1"):
+            continue
+        else:
+            skipping = False
+            stripped.append(token)
+    return stripped
+
+
+def compare_onednn(args, argv):
+    """Runs the benchmark per TF_ENABLE_ONEDNN_OPTS value in subprocesses; one table."""
+    if args.backend != "tensorflow":
+        sys.exit("--onednn-opts applies to --backend tensorflow only")
+    child_argv = strip_onednn_opts(argv)
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for value in args.onednn_opts:
+            path = os.path.join(folder, f"onednn{value}.json")
+            environment = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=value)
+            command = [sys.executable, os.path.abspath(__file__), *child_argv, "--json-out", path]
+            print(f"\n# TF_ENABLE_ONEDNN_OPTS={value}\n", flush=True)
+            subprocess.run(command, env=environment, check=True)
+            with open(path) as file:
+                results[value] = json.load(file)
+    print("\n## Side by side (each column from its own process)\n")
+    header = "| batch | variant |"
+    rule = "|---|---|"
+    for value in args.onednn_opts:
+        state = results[value]["onednn"]
+        header += f" oneDNN {state} (={value}): steps/s (min-max) | vs keras.io | vs fit jit=True |"
+        rule += "---|---|---|"
+    print(header)
+    print(rule)
+    first = results[args.onednn_opts[0]]
+    for batch_size in args.batch_sizes:
+        names = [row["name"] for row in first["rows"][str(batch_size)]]
+        for name in names:
+            line = f"| {batch_size} | {name} |"
+            for value in args.onednn_opts:
+                rows = {row["name"]: row for row in results[value]["rows"][str(batch_size)]}
+                row = rows.get(name)
+                if row is None:
+                    line += " - | - | - |"
+                    continue
+                auto = "" if row["auto_rule"] is None else f" (auto -> {row['jit_compile']})"
+                line += f" {row['median']:.2f} ({row['min']:.2f}-{row['max']:.2f}){auto} |"
+                for reference in ("plain tf.function", "gan-blocks fit (jit_compile=True)"):
+                    other = rows.get(reference)
+                    line += f" {paired_ratio(row, other):.2f}x |" if other else " - |"
+            print(line, flush=True)
+    print(
+        "\nvs keras.io / vs fit jit=True: median over rounds of the paired ratio within one "
+        "process (interleaved runs)."
+    )
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    if args.onednn_opts:
+        return compare_onednn(args, argv)
     # The backend must be chosen before keras is imported.
     os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -589,6 +698,10 @@ def main(argv=None):
     print(
         f"- backend: {args.backend}; {versions(args.backend)}; python {platform.python_version()}"
     )
+    onednn = None
+    if args.backend == "tensorflow":
+        onednn = onednn_state()
+        print(f"- TensorFlow oneDNN: {onednn}")
     print(f"- dtype policy: {args.policy}; latent {args.latent_dim}; filters {args.filters}")
     if args.stock_conv_transpose:
         print("- Conv2DTranspose layers use keras.ops.conv_transpose's own gradient (all variants)")
@@ -602,8 +715,10 @@ def main(argv=None):
         "| peak RSS MiB | +RSS MiB | warm-up s | last d_loss / g_loss | finite |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    all_rows = {}
     for batch_size in args.batch_sizes:
         rows = benchmark(args, batch_size)
+        all_rows[str(batch_size)] = rows
         plain = [r for r in rows if r["name"].startswith("plain")]
         best = max(plain, key=lambda r: r["median"]) if plain else None
         for row in rows:
@@ -628,6 +743,18 @@ def main(argv=None):
         "\nvs best plain: median over rounds of (variant steps/s) / (fastest plain loop's "
         "steps/s) in the same round."
     )
+    for rows in all_rows.values():
+        for row in rows:
+            if row["auto_rule"] is not None:
+                print(
+                    f"- jit_compile='auto' resolved to {row['jit_compile']} "
+                    f"(gan_blocks.trainers.resolve_auto_jit_compile: {row['auto_rule']})"
+                )
+                break
+        break
+    if args.json_out:
+        with open(args.json_out, "w") as file:
+            json.dump({"onednn": onednn.split()[0] if onednn else None, "rows": all_rows}, file)
 
 
 if __name__ == "__main__":

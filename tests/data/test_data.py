@@ -31,7 +31,9 @@ def test_paired_loader_jitters_both_halves_identically(tmp_path):
     # Same crop and same flip for both halves: B = 255 - A survives the jitter.
     np.testing.assert_allclose(target, -source, atol=1e-5)
     # b_to_a swaps the roles; no jitter gives a deterministic resize.
-    swapped = gb.data.load_paired_images(folder, direction="b_to_a", image_size=32, jitter=False)
+    swapped = gb.data.load_paired_images(
+        folder, direction="b_to_a", split=None, image_size=32, jitter=False
+    )
     s, t = (np.asarray(x) for x in next(iter(swapped)))
     originals = [
         np.asarray(Image.open(os.path.join(folder, f))) for f in sorted(os.listdir(folder))
@@ -39,7 +41,10 @@ def test_paired_loader_jitters_both_halves_identically(tmp_path):
     assert any(np.allclose(t[0], o[:, :32] / 127.5 - 1, atol=1e-5) for o in originals)
 
 
-def test_paired_loader_reads_tar_gz_and_numpy_path(tmp_path):
+def test_paired_loader_reads_tar_gz_and_numpy_path(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the extraction cache
     folder = write_pairs(str(tmp_path / "facades" / "train"), count=2)
     archive = str(tmp_path / "facades.tar.gz")
     with tarfile.open(archive, "w:gz") as tar:
@@ -50,7 +55,8 @@ def test_paired_loader_reads_tar_gz_and_numpy_path(tmp_path):
     sources, targets = gb.data.load_paired_arrays(archive, image_size=32)
     assert sources.shape == (2, 32, 32, 3)
     np.testing.assert_allclose(targets, -sources, atol=1e-5)
-    assert os.path.isdir(folder)  # extracted next to the archive
+    assert not os.path.exists(folder)  # extracted into a cache folder of its own
+    assert os.listdir(tmp_path / "gan_blocks_extracted")
     with pytest.raises(FileNotFoundError, match="No folder"):
         gb.data.load_paired_arrays(str(tmp_path / "missing"))
     with pytest.raises(ValueError, match="direction"):

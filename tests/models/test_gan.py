@@ -28,7 +28,7 @@ def test_fit_logs_epoch_means_of_both_losses_and_penalty():
     assert set(history.history) == {"d_loss", "g_loss", "r1_penalty"}
     assert all(len(v) == 2 and np.all(np.isfinite(v)) for v in history.history.values())
     # Trackers reset each epoch: the logged value is that epoch's mean.
-    assert gan.d_loss_tracker.count is not None
+    assert gan.loss_tracker("d_loss").count is not None
 
 
 def test_both_optimizers_update_their_iterations_and_moments():

@@ -1,9 +1,15 @@
 """`gan_blocks.trainers.conv_transpose` and `gb.layers.Conv2DTranspose`.
 
-The op is linear in its input and in its kernel, so the gradient of
-`sum(conv_transpose(x, k) * w)` with respect to each entry of `k` (or `x`) is
-that function evaluated at the basis tensor of the entry: a reference computed
-from forward passes only, independent of any autodiff rule.
+The reference is a transposed convolution written in numpy (every input entry
+scattered through the kernel), with Keras' output shapes and padding
+(`compute_conv_transpose_padding_args_for_jax`, the definition Keras' JAX
+backend uses); `keras.ops.conv_transpose` is checked against it wherever the
+backend runs it. The op is linear in its input and in its kernel, so the
+gradient of `sum(conv_transpose(x, k) * w)` with respect to each entry of `k`
+(or `x`) is that function evaluated at the basis tensor of the entry: a
+reference computed from forward passes only, independent of any autodiff rule
+and of the backend's kernels (TensorFlow's stock CPU kernels, used without
+oneDNN, have no dilated or channels-first transposed convolution).
 """
 
 import itertools
@@ -11,6 +17,7 @@ import itertools
 import keras
 import numpy as np
 import pytest
+from keras.src.backend.common.backend_utils import compute_conv_transpose_padding_args_for_jax
 
 import gan_blocks as gb
 from gan_blocks.testing import TestCase
@@ -26,6 +33,57 @@ CASES = [
     ((1, 2, 3, 3), (2, 2, 2, 2), 2, "same", None, 1, "channels_first"),
     ((2, 5, 2), (4, 3, 2), 2, "same", None, 1, "channels_last"),
 ]
+# Dilated and channels-first cases that TensorFlow's stock CPU kernels lack.
+REWRITTEN_CASES = [
+    ((1, 4, 4, 1), (3, 3, 2, 1), 1, "same", None, 2, "channels_last"),
+    ((1, 3, 4, 2), (2, 3, 2, 2), 1, "valid", None, (2, 3), "channels_last"),
+    ((1, 3, 3, 2), (2, 2, 2, 2), 2, "same", None, 2, "channels_last"),
+    ((1, 3, 3, 2), (3, 3, 2, 2), 1, "same", 0, 2, "channels_last"),
+    ((1, 5, 2), (3, 2, 2), 1, "same", None, 3, "channels_last"),
+    ((1, 2, 4, 3), (2, 2, 2, 2), 1, "same", None, 2, "channels_first"),
+    ((1, 2, 3, 3), (2, 2, 2, 2), 2, "same", None, 1, "channels_first"),
+]
+
+
+def reference_conv_transpose(x, k, strides, padding, output_padding, dilation_rate, data_format):
+    """Transposed convolution in float64 numpy: every input entry scattered."""
+    x, k = np.asarray(x, "float64"), np.asarray(k, "float64")
+    rank = x.ndim - 2
+    if data_format == "channels_first":
+        x = np.moveaxis(x, 1, -1)
+    strides = (strides,) * rank if isinstance(strides, int) else tuple(strides)
+    rates = (dilation_rate,) * rank if isinstance(dilation_rate, int) else tuple(dilation_rate)
+    pads = compute_conv_transpose_padding_args_for_jax(
+        x.shape, k.shape, strides, padding, output_padding, rates
+    )
+    extents = [(n - 1) * d + 1 for n, d in zip(k.shape[:rank], rates)]
+    # Keras' output is the convolution of the stride-dilated input padded by
+    # (low, high) with the flipped kernel: the full scatter with its first
+    # (extent - 1 - low) entries cut, of that convolution's length.
+    starts = [e - 1 - low for e, (low, _) in zip(extents, pads)]
+    sizes = [
+        (n - 1) * s + low + high - e + 2
+        for n, s, e, (low, high) in zip(x.shape[1:-1], strides, extents, pads)
+    ]
+    outputs = np.zeros((x.shape[0], *sizes, k.shape[-2]))
+    for i in itertools.product(*(range(n) for n in x.shape[1:-1])):
+        for j in itertools.product(*(range(n) for n in k.shape[:rank])):
+            o = [a * s + b * d - c for a, b, s, d, c in zip(i, j, strides, rates, starts)]
+            if all(0 <= a < n for a, n in zip(o, sizes)):
+                outputs[(slice(None), *o)] += x[(slice(None), *i)] @ k[j].T
+    if data_format == "channels_first":
+        outputs = np.moveaxis(outputs, -1, 1)
+    return outputs
+
+
+def stock_op_runs(dilation_rate, data_format):
+    """Whether the active backend's `keras.ops.conv_transpose` runs the case."""
+    if keras.backend.backend() != "tensorflow":
+        return True
+    from gan_blocks.trainers import tensorflow as tf_trainer
+
+    dilated = np.any(np.asarray(dilation_rate) != 1)
+    return not ((dilated or data_format == "channels_first") and tf_trainer._stock_cpu_kernels())
 
 
 def gradients(fn, x, k):
@@ -60,49 +118,78 @@ def basis_gradient(fn, fixed, shape, wrt_kernel):
     return gradient
 
 
+def check_against_reference(test, case, rng):
+    """`conv_transpose`'s output and both gradients against the numpy reference."""
+    x_shape, k_shape, strides, padding, output_padding, dilation, fmt = case
+    arguments = dict(
+        strides=strides,
+        padding=padding,
+        output_padding=output_padding,
+        dilation_rate=dilation,
+        data_format=fmt,
+    )
+    x = rng.normal(size=x_shape).astype("float32")
+    k = rng.normal(size=k_shape).astype("float32")
+    expected = reference_conv_transpose(x, k, **arguments)
+    if stock_op_runs(dilation, fmt):
+        test.assertAllClose(keras.ops.conv_transpose(x, k, **arguments), expected, atol=1e-5)
+    outputs = conv_transpose(x, k, **arguments)
+    test.assertAllClose(outputs, expected, atol=1e-5, msg=str(arguments))
+    w = rng.normal(size=tuple(outputs.shape)).astype("float32")
+
+    def objective(x_, k_):
+        return keras.ops.sum(keras.ops.multiply(conv_transpose(x_, k_, **arguments), w))
+
+    def reference(x_, k_):
+        return np.sum(reference_conv_transpose(x_, k_, **arguments) * w)
+
+    x_gradient, k_gradient = gradients(objective, x, k)
+    test.assertAllClose(
+        x_gradient,
+        basis_gradient(reference, k, x_shape, False),
+        atol=1e-4,
+        msg=f"input gradient {arguments}",
+    )
+    test.assertAllClose(
+        k_gradient,
+        basis_gradient(reference, x, k_shape, True),
+        atol=1e-4,
+        msg=f"kernel gradient {arguments}",
+    )
+
+
 class ConvTransposeTest(TestCase):
     def test_forward_and_gradients_match_references(self):
         rng = np.random.default_rng(0)
-        for x_shape, k_shape, strides, padding, output_padding, dilation, fmt in CASES:
-            if dilation != 1 and keras.backend.backend() == "torch":
+        for case in CASES + REWRITTEN_CASES:
+            if np.any(np.asarray(case[5]) != 1) and keras.backend.backend() == "torch":
                 # torch 2.13's CPU conv_transpose2d backward raises "grad_weight
                 # needs to be contiguous" for dilated kernels (the stock op).
                 continue
-            arguments = dict(
-                strides=strides,
-                padding=padding,
-                output_padding=output_padding,
-                dilation_rate=dilation,
-                data_format=fmt,
-            )
-            x = rng.normal(size=x_shape).astype("float32")
-            k = rng.normal(size=k_shape).astype("float32")
-            expected = keras.ops.conv_transpose(x, k, **arguments)
-            outputs = conv_transpose(x, k, **arguments)
-            self.assertAllClose(outputs, expected, atol=1e-5, msg=str(arguments))
-            w = rng.normal(size=tuple(outputs.shape)).astype("float32")
+            check_against_reference(self, case, rng)
 
-            def objective(x_, k_, w=w, arguments=arguments):
-                return keras.ops.sum(keras.ops.multiply(conv_transpose(x_, k_, **arguments), w))
+    @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's CPU kernels")
+    def test_rewrite_for_tensorflow_stock_cpu_kernels(self):
+        # Without oneDNN the previous test already takes this path; with
+        # oneDNN (or a GPU) force it, so that both settings check it.
+        from gan_blocks.trainers import tensorflow as tf_trainer
 
-            def reference(x_, k_, w=w, arguments=arguments):
-                return keras.ops.sum(
-                    keras.ops.multiply(keras.ops.conv_transpose(x_, k_, **arguments), w)
-                )
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(tf_trainer, "_stock_cpu_kernels", lambda: True)
+            rng = np.random.default_rng(1)
+            for case in REWRITTEN_CASES:
+                check_against_reference(self, case, rng)
 
-            x_gradient, k_gradient = gradients(objective, x, k)
-            self.assertAllClose(
-                x_gradient,
-                basis_gradient(reference, k, x_shape, False),
-                atol=1e-4,
-                msg=f"input gradient {arguments}",
-            )
-            self.assertAllClose(
-                k_gradient,
-                basis_gradient(reference, x, k_shape, True),
-                atol=1e-4,
-                msg=f"kernel gradient {arguments}",
-            )
+    @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow kernels")
+    def test_dilated_kernel_spreads_taps_with_zeros(self):
+        from gan_blocks.trainers import tensorflow as tf_trainer
+
+        kernel = np.arange(1, 7, dtype="float32").reshape(2, 3, 1, 1)
+        dilated = keras.ops.convert_to_numpy(tf_trainer._dilate_kernel(kernel, (3, 2)))
+        assert dilated.shape == (4, 5, 1, 1)  # d * (k - 1) + 1
+        expected = np.zeros((4, 5), "float32")
+        expected[::3, ::2] = kernel[..., 0, 0]
+        np.testing.assert_array_equal(dilated[..., 0, 0], expected)
 
     def test_bfloat16_gradients_keep_dtypes(self):
         x = keras.ops.cast(np.ones((1, 3, 3, 2), "float32"), "bfloat16")

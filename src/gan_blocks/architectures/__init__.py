@@ -1,5 +1,6 @@
 """Builders returning `keras.Model`s assembled from `gan_blocks.layers`."""
 
+from gan_blocks.architectures.cyclegan import resnet_generator
 from gan_blocks.architectures.dcgan import (
     dcgan_discriminator,
     dcgan_generator,
@@ -13,6 +14,7 @@ __all__ = [
     "dcgan_generator",
     "discriminator_features",
     "patchgan_discriminator",
+    "resnet_generator",
     "unet_generator",
     "vae_decoder",
     "vae_encoder",

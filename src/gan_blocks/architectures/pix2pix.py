@@ -82,35 +82,56 @@ def patchgan_discriminator(
     filters: int = 64,
     num_layers: int = 3,
     normalization: str | None = "batch",
+    conditional: bool = True,
     name: str = "patchgan_discriminator",
 ) -> keras.Model:
-    """Builds pix2pix's conditional PatchGAN discriminator.
+    """Builds pix2pix's conditional PatchGAN discriminator (or CycleGAN's unconditional one).
 
     Called on `[source, image]`: the two are concatenated on the channel axis
     and mapped by a `PatchGANHead` to a grid of logits (30x30 for 256x256 input
-    and `num_layers=3`, each seeing a 70x70 patch).
+    and `num_layers=3`, each seeing a 70x70 patch). With `conditional=False` it
+    is called on the image alone: CycleGAN's 70x70 discriminator is
+    `patchgan_discriminator(image_shape, normalization="instance",
+    conditional=False)`.
 
     Args:
-        input_shape: Shape of a source image.
+        input_shape: Shape of a source image (of the judged image when
+            `conditional=False`).
         target_channels: Channels of the (real or generated) image; defaults to
-            the source's.
+            the source's. Only for `conditional=True`.
         filters: Filters of the first convolution.
         num_layers: Stride-2 blocks of the head.
         normalization: `"batch"`, `"instance"`, `"spectral"` or `None`.
+        conditional: Whether the model judges `[source, image]` pairs (pix2pix)
+            or single images (CycleGAN).
         name: Model name.
 
     Returns:
-        A functional `keras.Model` taking `[source, image]`.
+        A functional `keras.Model` taking `[source, image]`, or `image` when
+        `conditional=False`.
 
     Example:
     >>> import gan_blocks as gb
     >>> gb.architectures.patchgan_discriminator((64, 64, 3)).output_shape
     (None, 6, 6, 1)
+    >>> gb.architectures.patchgan_discriminator(
+    ...     (64, 64, 3), normalization="instance", conditional=False
+    ... ).input_shape
+    (None, 64, 64, 3)
     """
     height, width, channels = input_shape
+    head = PatchGANHead(filters, num_layers=num_layers, normalization=normalization, name="head")
+    if not conditional:
+        if target_channels is not None:
+            raise ValueError(
+                "`target_channels` only applies to conditional discriminators; with "
+                "conditional=False pass the judged image's shape as `input_shape`. "
+                f"Received: target_channels={target_channels!r}, conditional=False"
+            )
+        image = keras.Input(tuple(input_shape), name="image")
+        return keras.Model(image, head(image), name=name)
     target_channels = channels if target_channels is None else target_channels
     source = keras.Input(tuple(input_shape), name="source")
     image = keras.Input((height, width, target_channels), name="image")
     pair = keras.layers.Concatenate(axis=-1)([source, image])
-    head = PatchGANHead(filters, num_layers=num_layers, normalization=normalization, name="head")
     return keras.Model([source, image], head(pair), name=name)

@@ -48,22 +48,26 @@ def image_grid(
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Saves a PNG grid of `model.generate()` outputs from fixed inputs.
+    """Saves a PNG grid of the model's `preview_samples()` every few epochs.
 
-    The latents (or labels, or source images) are fixed when training starts,
-    so successive grids show how the same samples evolve. For `Pix2Pix`, pass
-    `pairs=(sources, targets)`: each row shows source | output | target. For
-    `ConditionalGAN`, classes cycle over the grid. Files are named
-    `epoch_0001.png`, ...
+    Works with every model that defines `preview_samples(num_samples, seed,
+    inputs)` (all gan-blocks models, and your own `gb.models.AdversarialModel`
+    subclasses). Random inputs are drawn from `seed`, so successive grids show
+    how the same samples evolve. `ConditionalGAN` cycles classes along rows;
+    `Pix2Pix` needs `inputs=(sources, targets)` and shows source | output |
+    target rows; `CycleGAN` takes `inputs=images_a` and shows A | A->B | A->B->A.
+    Files are named `epoch_0001.png`, ...
 
     Args:
         directory: Folder to write the PNG files to (created if needed).
-        num_samples: Number of samples in the grid.
+        num_samples: Number of samples (or input rows) in the grid.
         every_n_epochs: Write a grid every this many epochs.
-        seed: Seed of the fixed latents.
-        pairs: `(sources, targets)` arrays, for `Pix2Pix`.
-        value_range: Pixel range of the model's images; default `(-1, 1)`, or
-            `(0, 1)` for a `VAE`.
+        seed: Seed of the fixed random inputs.
+        inputs: Fixed model inputs (e.g. `(sources, targets)` for `Pix2Pix`).
+        value_range: Pixel range of the model's images; default: the model's
+            `sample_value_range` (`(-1, 1)` for tanh generators, `(0, 1)`
+            for a `VAE`).
+        pairs: Older name of `inputs`.
 
     Example:
     >>> import gan_blocks as gb
@@ -78,51 +82,43 @@ class SampleGrid(keras.callbacks.Callback):
         num_samples: int = 64,
         every_n_epochs: int = 1,
         seed: int = 0,
-        pairs: tuple[Any, Any] | None = None,
+        inputs: Any = None,
         value_range: tuple[float, float] | None = None,
+        pairs: tuple[Any, Any] | None = None,
     ):
         super().__init__()
         if every_n_epochs < 1:
             raise ValueError(f"`every_n_epochs` must be >= 1. Received: {every_n_epochs}")
+        if inputs is not None and pairs is not None:
+            raise ValueError("Pass `inputs` or its older name `pairs`, not both.")
         self.directory = directory
         self.num_samples = int(num_samples)
         self.every_n_epochs = int(every_n_epochs)
         self.seed = seed
-        self.pairs = pairs
+        self.inputs = inputs if inputs is not None else pairs
         self.value_range = value_range
         self.paths: list[str] = []
-        self._latents = None
+
+    @property
+    def pairs(self) -> Any:
+        """Older name of `inputs`."""
+        return self.inputs
 
     def _range(self) -> tuple[float, float]:
-        from gan_blocks.models.vae import VAE
-
         if self.value_range is not None:
             return tuple(self.value_range)
-        return (0.0, 1.0) if isinstance(self.model, VAE) else (-1.0, 1.0)
+        return tuple(getattr(self.model, "sample_value_range", (-1.0, 1.0)))
 
     def samples(self) -> tuple[np.ndarray, int | None]:
         """Returns the images of the grid and its number of columns."""
-        from gan_blocks.models.conditional_gan import ConditionalGAN
-        from gan_blocks.models.pix2pix import Pix2Pix
-        from gan_blocks.models.vae import VAE
-
-        model = self.model
-        if isinstance(model, Pix2Pix):
-            if self.pairs is None:
-                raise ValueError("SampleGrid needs pairs=(sources, targets) for a Pix2Pix model.")
-            sources, targets = (np.asarray(a)[: self.num_samples] for a in self.pairs)
-            outputs = model.translate(sources)
-            rows = [np.stack([s, o, t]) for s, o, t in zip(sources, outputs, targets)]
-            return np.concatenate(rows, axis=0), 3
-        if isinstance(model, VAE):
-            return model.generate(self.num_samples, seed=self.seed), None
-        if self._latents is None:
-            shape = (self.num_samples,) + tuple(model.latent_shape)
-            self._latents = np.random.default_rng(self.seed).normal(size=shape).astype("float32")
-        if isinstance(model, ConditionalGAN):
-            labels = np.arange(self.num_samples) % model.num_classes
-            return model.generate(latents=self._latents, labels=labels), model.num_classes
-        return model.generate(latents=self._latents), None
+        preview = getattr(self.model, "preview_samples", None)
+        if preview is None:
+            raise TypeError(
+                f"SampleGrid needs a model with a `preview_samples(num_samples, seed, "
+                f"inputs)` method; {type(self.model).__name__} has none. Subclass "
+                "gb.models.AdversarialModel or define the method."
+            )
+        return preview(self.num_samples, seed=self.seed, inputs=self.inputs)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if (epoch + 1) % self.every_n_epochs:

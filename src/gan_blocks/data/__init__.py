@@ -1,8 +1,9 @@
-"""Data pipelines: tfds loaders, paired images, offline defaults, numpy readers.
+"""Data pipelines: tfds loaders, paired and unpaired images, offline defaults, numpy readers.
 
 Nothing here imports TensorFlow at import time: the `tf.data` loaders import it
 when called; the numpy loaders (`load_digits_images`, `load_photo_pairs`,
-`load_mnist_idx`, `load_paired_arrays`) never need it.
+`load_mnist_idx`, `load_paired_arrays`, `load_unpaired_images` from folders or
+archives) and `unpaired` never need it.
 """
 
 from gan_blocks.data.mnist_idx import load_mnist_idx
@@ -17,9 +18,12 @@ from gan_blocks.data.paired_images import (
 )
 from gan_blocks.data.scaling import from_tanh_range, to_tanh_range
 from gan_blocks.data.tfds_images import load_tfds_images
+from gan_blocks.data.unpaired import UnpairedDataset, unpaired
+from gan_blocks.data.unpaired_images import load_unpaired_images
 
 __all__ = [
     "PIX2PIX_URL",
+    "UnpairedDataset",
     "from_tanh_range",
     "jitter_pair",
     "load_digits_images",
@@ -28,6 +32,8 @@ __all__ = [
     "load_paired_images",
     "load_photo_pairs",
     "load_tfds_images",
+    "load_unpaired_images",
     "split_pair",
     "to_tanh_range",
+    "unpaired",
 ]

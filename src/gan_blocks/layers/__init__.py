@@ -5,6 +5,7 @@ from gan_blocks.layers.dcgan_down_block import DCGANDownBlock
 from gan_blocks.layers.dcgan_up_block import DCGANUpBlock
 from gan_blocks.layers.minibatch_std_dev import MinibatchStdDev
 from gan_blocks.layers.patchgan_head import PatchGANHead
+from gan_blocks.layers.reflection_padding_2d import ReflectionPadding2D
 from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
 from gan_blocks.layers.self_attention_2d import SelfAttention2D
 from gan_blocks.layers.spectral_conv2d import SpectralConv2D
@@ -19,6 +20,7 @@ __all__ = [
     "DCGANUpBlock",
     "MinibatchStdDev",
     "PatchGANHead",
+    "ReflectionPadding2D",
     "ReparameterizedSampling",
     "SelfAttention2D",
     "SpectralConv2D",

@@ -1,9 +1,19 @@
-"""`keras.Model` subclasses that `fit()` trains: GAN, ConditionalGAN, ..."""
+"""`keras.Model` subclasses that `fit()` trains: GAN, ConditionalGAN, Pix2Pix, CycleGAN, VAE."""
 
+from gan_blocks.models.adversarial_model import AdversarialModel
+from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer
 from gan_blocks.models.conditional_gan import ConditionalGAN
 from gan_blocks.models.gan import GAN
 from gan_blocks.models.gan_optimizer import GANOptimizer
 from gan_blocks.models.pix2pix import Pix2Pix
 from gan_blocks.models.vae import VAE
 
-__all__ = ["ConditionalGAN", "GAN", "GANOptimizer", "Pix2Pix", "VAE"]
+__all__ = [
+    "AdversarialModel",
+    "AdversarialOptimizer",
+    "ConditionalGAN",
+    "GAN",
+    "GANOptimizer",
+    "Pix2Pix",
+    "VAE",
+]

@@ -10,6 +10,7 @@ from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.models import input_checks
+from gan_blocks.models.adversarial_model import DEFAULT_BATCH_SIZE
 from gan_blocks.models.gan import GAN
 
 
@@ -97,7 +98,7 @@ class ConditionalGAN(GAN):
                 "ConditionalGAN.fit needs class labels: call fit(images, labels) or "
                 "pass a dataset yielding (images, labels)."
             )
-        return x, ops.cast(ops.reshape(y, (-1,)), "int32")
+        return self._real_images(x), ops.cast(ops.reshape(y, (-1,)), "int32")
 
     @staticmethod
     def _shaped(labels: Any, shape: tuple) -> Any:
@@ -108,8 +109,7 @@ class ConditionalGAN(GAN):
         return self.generator([latents, labels], training=training)
 
     def run_discriminator(self, images: Any, condition: Any) -> Any:
-        if self.augmentation is not None:
-            images = self.augmentation(images, training=True)
+        images = self.augment(images)
         labels = self._shaped(condition, self._discriminator_label_shape)
         return self.discriminator([images, labels], training=True)
 
@@ -130,7 +130,7 @@ class ConditionalGAN(GAN):
         labels: Any = None,
         latents: Any = None,
         seed: int | None = None,
-        batch_size: int = 256,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         use_ema: bool = True,
     ) -> np.ndarray:
         """Generates images of the requested classes as a numpy array.
@@ -160,15 +160,22 @@ class ConditionalGAN(GAN):
         if int(latents.shape[0]) != len(labels):
             raise ValueError(f"Got {int(latents.shape[0])} latents but {len(labels)} labels.")
         generator = self._select_generator(use_ema)
-        outputs = []
-        for start in range(0, len(labels), batch_size):
-            batch_labels = self._shaped(
-                ops.convert_to_tensor(labels[start : start + batch_size], "int32"),
-                self._generator_label_shape,
-            )
-            batch = latents[start : start + batch_size]
-            outputs.append(ops.convert_to_numpy(generator([batch, batch_labels], training=False)))
-        return np.concatenate(outputs, axis=0).astype("float32")
+        labels = ops.convert_to_tensor(labels, "int32")
+        return self.predict_in_batches(
+            lambda batch: generator(
+                [batch[0], self._shaped(batch[1], self._generator_label_shape)], training=False
+            ),
+            [latents, labels],
+            batch_size,
+        )
+
+    def preview_samples(
+        self, num_samples: int = 16, seed: int = 0, inputs: Any = None
+    ) -> tuple[np.ndarray, int | None]:
+        """Samples from fixed latents, classes cycling along each row."""
+        labels = np.arange(num_samples) % self.num_classes
+        latents = self.preview_latents(num_samples, seed)
+        return self.generate(latents=latents, labels=labels), self.num_classes
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

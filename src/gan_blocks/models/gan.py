@@ -9,17 +9,17 @@ import numpy as np
 from keras import ops
 from keras.src.backend import compute_output_spec
 
-from gan_blocks import losses as losses_module
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.models import input_checks
-from gan_blocks.models.gan_optimizer import GANOptimizer
-from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
+from gan_blocks.models.adversarial_model import (
+    DEFAULT_BATCH_SIZE,
+    AdversarialModel,
+    check_player,
+    default_optimizer,
+)
 from gan_blocks.trainers import get_trainer
 
-
-def default_optimizer() -> keras.optimizers.Optimizer:
-    """DCGAN's optimizer: Adam with learning rate 2e-4 and beta_1 = 0.5."""
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+__all__ = ["GAN", "default_optimizer"]
 
 
 def _latent_shape(latent_dim: Any) -> tuple[int, ...]:
@@ -37,7 +37,7 @@ def _latent_shape(latent_dim: Any) -> tuple[int, ...]:
 
 
 @gan_blocks_export()
-class GAN(keras.Model):
+class GAN(AdversarialModel):
     """A generator and a discriminator trained adversarially with `model.fit`.
 
     One `train_step` runs on TensorFlow, JAX and PyTorch: latents are drawn
@@ -93,45 +93,21 @@ class GAN(keras.Model):
         seed: int | None = None,
         **kwargs: Any,
     ):
-        super().__init__(**kwargs)
-        if not isinstance(discriminator_steps, (int, np.integer)) or discriminator_steps < 1:
-            raise ValueError(
-                "`discriminator_steps` must be an int >= 1. "
-                f"Received: discriminator_steps={discriminator_steps!r}"
-            )
-        if generator_ema is not None and not 0.0 <= float(generator_ema) < 1.0:
-            raise ValueError(
-                "`generator_ema` must be a decay in [0, 1) (e.g. 0.999) or None. "
-                f"Received: generator_ema={generator_ema!r}"
-            )
-        for name, player in (
-            ("generator", generator),
-            ("discriminator", discriminator),
-        ):
-            if not isinstance(player, keras.layers.Layer):
-                raise TypeError(
-                    f"`{name}` must be a keras.Model (or keras.layers.Layer). "
-                    f"Received: {name}={player!r} of type {type(player).__name__}"
-                )
+        super().__init__(
+            discriminator_steps=discriminator_steps,
+            generator_ema=generator_ema,
+            augmentation=augmentation,
+            seed=seed,
+            **kwargs,
+        )
+        check_player("generator", generator)
+        check_player("discriminator", discriminator)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.latent_shape = _latent_shape(latent_dim)
-        self.discriminator_steps = int(discriminator_steps)
-        self.generator_ema = None if generator_ema is None else float(generator_ema)
-        self.augmentation = augmentation
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
         self.image_shape = self._build_players()
-        self.ema_generator = self._make_ema_generator() if generator_ema is not None else None
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.penalty_tracker = None
-        # Extra generator terms to log (e.g. Pix2Pix's "l1_loss"), by name.
-        self.generator_term_trackers = []
-        self.adversarial_loss = None
-        self.penalty = None
-        self.built = True
+        self.add_ema("generator", self._generator_inputs_spec())
 
     # ------------------------------------------------------------------ build
     def _generator_inputs_spec(self) -> Any:
@@ -184,152 +160,29 @@ class GAN(keras.Model):
             compute_output_spec(self.augmentation, image_spec)
         return image_shape
 
-    def _make_ema_generator(self) -> keras.Model:
-        try:
-            ema = keras.models.clone_model(self.generator)
-        except Exception:
-            ema = self.generator.__class__.from_config(self.generator.get_config())
-
-        compute_output_spec(ema, self._generator_inputs_spec())
-        ema.set_weights(self.generator.get_weights())
-        ema.trainable = False
-        return ema
-
-    # ---------------------------------------------------------------- compile
-    def compile(
-        self,
-        generator_optimizer: keras.optimizers.Optimizer | str | None = None,
-        discriminator_optimizer: keras.optimizers.Optimizer | str | None = None,
-        loss: Any = "non_saturating",
-        penalty: Any = None,
-        jit_compile: bool | str = "auto",
-        **kwargs: Any,
-    ) -> None:
-        """Configures both optimizers, the adversarial loss and a penalty.
-
-        Args:
-            generator_optimizer: Optimizer (or name) of the generator. Default:
-                DCGAN's `Adam(2e-4, beta_1=0.5)`.
-            discriminator_optimizer: Optimizer (or name) of the discriminator,
-                a distinct object. Default: `Adam(2e-4, beta_1=0.5)`.
-            loss: Adversarial loss name (see `gb.registry.names("loss")`) or
-                `gb.losses.AdversarialLoss`.
-            penalty: `None`, `"gradient_penalty"`, `"r1"` or a
-                `gb.losses.Penalty` added to the discriminator loss.
-            jit_compile: `"auto"` resolves as in `keras.Model.compile`: XLA on
-                JAX and on TensorFlow with a GPU/TPU when every layer supports
-                it; no XLA on CPU-only TensorFlow (oneDNN measured faster in
-                `benchmarks/throughput.py`) or under a `tf.distribute`
-                strategy; eager on torch.
-            **kwargs: Passed to `keras.Model.compile` (e.g.
-                `steps_per_execution`, `run_eagerly`).
-        """
-        for key in ("optimizer", "metrics", "loss_weights"):
-            if kwargs.get(key) is not None:
-                raise ValueError(
-                    f"GAN.compile does not take `{key}`; pass generator_optimizer "
-                    "and discriminator_optimizer instead."
-                )
-            kwargs.pop(key, None)
-        generator_optimizer = keras.optimizers.get(generator_optimizer or default_optimizer())
-        discriminator_optimizer = keras.optimizers.get(
-            discriminator_optimizer or default_optimizer()
-        )
-        if generator_optimizer is discriminator_optimizer:
-            raise ValueError(
-                "generator_optimizer and discriminator_optimizer must be two distinct "
-                "optimizer objects (each keeps its own state). Received the same "
-                "object twice."
-            )
-        self._compile_arguments = {
-            "generator_optimizer": generator_optimizer,
-            "discriminator_optimizer": discriminator_optimizer,
-            "loss": loss,
-            "penalty": penalty,
-            "jit_compile": jit_compile,
-        }
-        if self.dtype_policy.name == "mixed_float16":
-            # Keras would wrap only `model.optimizer`; both players need scaling.
-            generator_optimizer = _loss_scaled(generator_optimizer)
-            discriminator_optimizer = _loss_scaled(discriminator_optimizer)
-        self.adversarial_loss = losses_module.get(loss)
-        self.penalty = losses_module.get_penalty(penalty)
-        if self.penalty is not None:
-            self.penalty_tracker = keras.metrics.Mean(name=self.penalty.name)
-        else:
-            self.penalty_tracker = None
-        optimizer = GANOptimizer(generator_optimizer, discriminator_optimizer)
-        optimizer.set_variable_groups(
-            self.generator_trainable_variables(),
-            self.discriminator_trainable_variables(),
-        )
-        optimizer.build([])
-        super().compile(
-            optimizer=optimizer,
-            jit_compile=jit_compile,
-            auto_scale_loss=False,
-            **kwargs,
-        )
-
     def generator_trainable_variables(self) -> list:
         """Variables the generator's optimizer updates."""
         return list(self.generator.trainable_variables)
 
     def discriminator_trainable_variables(self) -> list:
         """Variables the discriminator's optimizer updates."""
-        variables = list(self.discriminator.trainable_variables)
-        if self.augmentation is not None:
-            variables += list(self.augmentation.trainable_variables)
-        return variables
+        return list(self.discriminator.trainable_variables) + (
+            self.augmentation_trainable_variables()
+        )
 
-    @property
-    def generator_optimizer(self) -> keras.optimizers.Optimizer | None:
-        """The generator's optimizer (after `compile`)."""
-        return getattr(self.optimizer, "generator_optimizer", None)
-
-    @property
-    def discriminator_optimizer(self) -> keras.optimizers.Optimizer | None:
-        """The discriminator's optimizer (after `compile`)."""
-        return getattr(self.optimizer, "discriminator_optimizer", None)
-
-    def get_compile_config(self) -> dict[str, Any]:
-        arguments = getattr(self, "_compile_arguments", None)
-        if not self.compiled or arguments is None:
-            return {}
-        config = {
-            "generator_optimizer": keras.saving.serialize_keras_object(
-                arguments["generator_optimizer"]
-            ),
-            "discriminator_optimizer": keras.saving.serialize_keras_object(
-                arguments["discriminator_optimizer"]
-            ),
-            "loss": losses_module.serialize(self.adversarial_loss),
-            "penalty": losses_module.serialize(self.penalty),
-            "jit_compile": arguments["jit_compile"],
+    def optimizer_groups(self) -> dict[str, list]:
+        """The generator's and the discriminator's trainable variables."""
+        return {
+            "generator": self.generator_trainable_variables(),
+            "discriminator": self.discriminator_trainable_variables(),
         }
-        if self.steps_per_execution != 1:
-            config["steps_per_execution"] = self.steps_per_execution
-        return config
 
-    def compile_from_config(self, config: dict[str, Any]) -> None:
-        config = dict(config)
-        for key in (
-            "generator_optimizer",
-            "discriminator_optimizer",
-            "loss",
-            "penalty",
-        ):
-            if isinstance(config.get(key), dict):
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        self.compile(**config)
+    def loss_names(self) -> list[str]:
+        """`d_loss`, `g_loss`, the penalty's name when compiled with one."""
+        return super().loss_names() + list(self.generator_term_names)
 
-    # ------------------------------------------------------------- the math
-    @property
-    def metrics(self) -> list:
-        trackers = [self.d_loss_tracker, self.g_loss_tracker]
-        if self.penalty_tracker is not None:
-            trackers.append(self.penalty_tracker)
-        return trackers + list(self.generator_term_trackers)
+    # The names of extra terms the generator objective returns (none for GAN).
+    generator_term_names: tuple[str, ...] = ()
 
     def sample_latents(self, batch_size: Any) -> Any:
         """Draws standard-normal latents with the model's seed generator.
@@ -352,11 +205,18 @@ class GAN(keras.Model):
         return replica_share(draw, batch_size)
 
     def unpack_data(self, data: Any) -> tuple[Any, Any]:
-        """Splits a batch from `fit` into `(images, condition)`."""
+        """Splits a batch from `fit` into `(images, condition)`, checked and float."""
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         if isinstance(x, (list, tuple)):
             x = x[0]
-        return x, None
+        return self._real_images(x), None
+
+    def _real_images(self, images: Any) -> Any:
+        self._check_images(images)
+        images = ops.convert_to_tensor(images)
+        if not keras.backend.is_float_dtype(images.dtype):
+            images = ops.cast(images, "float32")
+        return images
 
     def _check_images(self, images: Any) -> None:
         shape = tuple(images.shape[1:])
@@ -376,9 +236,7 @@ class GAN(keras.Model):
 
     def run_discriminator(self, images: Any, condition: Any) -> Any:
         """Calls the discriminator in training mode, after augmentation."""
-        if self.augmentation is not None:
-            images = self.augmentation(images, training=True)
-        return self.discriminator(images, training=True)
+        return self.discriminator(self.augment(images), training=True)
 
     def discriminator_objective(self, real_images: Any, condition: Any) -> tuple[Any, dict]:
         """The discriminator's loss on one batch, plus terms to log."""
@@ -390,7 +248,7 @@ class GAN(keras.Model):
         loss = self.adversarial_loss.discriminator_loss(
             real_logits, fake_logits, seed=self.seed_generator
         )
-        aux = {}
+        logs = {}
         if self.penalty is not None:
             value = self.penalty(
                 lambda images: self.run_discriminator(images, condition),
@@ -399,8 +257,8 @@ class GAN(keras.Model):
                 seed=self.seed_generator,
             )
             loss = loss + value
-            aux["penalty"] = value
-        return loss, aux
+            logs[self.penalty.name] = value
+        return loss, logs
 
     def generator_objective(self, real_images: Any, condition: Any) -> tuple[Any, dict]:
         """The generator's loss on one batch, plus terms to log."""
@@ -413,62 +271,9 @@ class GAN(keras.Model):
             real_logits = ops.stop_gradient(self.run_discriminator(real_images, condition))
         return self.adversarial_loss.generator_loss(fake_logits, real_logits), {}
 
-    def optimization_step(self, data: Any, minimize: Any) -> dict:
-        """One training step, written once for all backends.
-
-        Args:
-            data: A batch as produced by `fit`.
-            minimize: The backend's `minimize(loss_fn, variables, optimizer)`
-                from `gan_blocks.trainers`.
-
-        Returns:
-            The logs dict (`d_loss`, `g_loss`, ...).
-        """
-        real_images, condition = self.unpack_data(data)
-        self._check_images(real_images)
-        real_images = ops.convert_to_tensor(real_images)
-        if not keras.backend.is_float_dtype(real_images.dtype):
-            real_images = ops.cast(real_images, "float32")
-        for _ in range(self.discriminator_steps):
-            d_loss, d_aux = minimize(
-                lambda: self.discriminator_objective(real_images, condition),
-                self.discriminator_trainable_variables(),
-                self.optimizer.discriminator_optimizer,
-            )
-        g_loss, g_aux = minimize(
-            lambda: self.generator_objective(real_images, condition),
-            self.generator_trainable_variables(),
-            self.optimizer.generator_optimizer,
-        )
-        if self.ema_generator is not None:
-            self.update_ema_generator()
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        if self.penalty_tracker is not None:
-            self.penalty_tracker.update_state(d_aux["penalty"])
-        for tracker in self.generator_term_trackers:
-            tracker.update_state(g_aux[tracker.name])
-        return {metric.name: metric.result() for metric in self.metrics}
-
     def update_ema_generator(self) -> None:
         """Moves the EMA generator's weights towards the generator's."""
-        decay = self.generator_ema
-        for ema_variable, variable in zip(self.ema_generator.weights, self.generator.weights):
-            if variable.trainable and keras.backend.is_float_dtype(variable.dtype):
-                ema_variable.assign(
-                    decay * ema_variable + (1.0 - decay) * ops.cast(variable, ema_variable.dtype)
-                )
-            else:
-                ema_variable.assign(variable)
-
-    def train_step(self, *args: Any) -> Any:
-        return get_trainer().train_step(self, *args)
-
-    def test_step(self, *args: Any) -> Any:
-        raise NotImplementedError(
-            "GAN models have no validation loss; evaluate samples with "
-            "gb.metrics (FID/KID) or gb.callbacks instead of `evaluate`."
-        )
+        self.update_ema()
 
     # ------------------------------------------------------------ public API
     def fit(
@@ -492,13 +297,6 @@ class GAN(keras.Model):
         Returns:
             A `History` whose `history` has `d_loss` and `g_loss`.
         """
-        if not self.compiled:
-            raise RuntimeError(
-                "Call `compile(generator_optimizer, discriminator_optimizer)` before `fit`."
-            )
-        self.check_training_data(x, y)
-        callbacks = list(callbacks or [])
-        callbacks.append(NonFiniteLossGuard(tuple(m.name for m in self.metrics)))
         return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
 
     def check_training_data(self, x: Any, y: Any) -> None:
@@ -510,9 +308,7 @@ class GAN(keras.Model):
             input_checks.check_image_range(sample)
 
     def _select_generator(self, use_ema: bool = True) -> keras.Model:
-        if use_ema and self.ema_generator is not None:
-            return self.ema_generator
-        return self.generator
+        return self.select_network("generator", use_ema)
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         """Generates images from latents (with the EMA generator if enabled)."""
@@ -540,7 +336,7 @@ class GAN(keras.Model):
         num_samples: int | None = None,
         latents: Any = None,
         seed: int | None = None,
-        batch_size: int = 256,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         use_ema: bool = True,
     ) -> np.ndarray:
         """Generates images as a numpy array.
@@ -558,12 +354,20 @@ class GAN(keras.Model):
         """
         latents = self._latents(num_samples, latents, seed)
         generator = self._select_generator(use_ema)
-        outputs = []
-        total = int(latents.shape[0])
-        for start in range(0, total, batch_size):
-            batch = latents[start : start + batch_size]
-            outputs.append(ops.convert_to_numpy(generator(batch, training=False)))
-        return np.concatenate(outputs, axis=0).astype("float32")
+        return self.predict_in_batches(
+            lambda batch: generator(batch, training=False), latents, batch_size
+        )
+
+    def preview_samples(
+        self, num_samples: int = 16, seed: int = 0, inputs: Any = None
+    ) -> tuple[np.ndarray, int | None]:
+        """Samples from fixed latents (drawn from `seed`), in a square grid."""
+        return self.generate(latents=self.preview_latents(num_samples, seed)), None
+
+    def preview_latents(self, num_samples: int, seed: int) -> np.ndarray:
+        """The fixed latents of `preview_samples`: the same for the same seed."""
+        shape = (int(num_samples),) + tuple(self.latent_shape)
+        return np.random.default_rng(seed).normal(size=shape).astype("float32")
 
     # ---------------------------------------------------------------- saving
     def get_config(self) -> dict[str, Any]:
@@ -572,52 +376,12 @@ class GAN(keras.Model):
             generator=keras.saving.serialize_keras_object(self.generator),
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
             latent_dim=self.latent_dim,
-            discriminator_steps=self.discriminator_steps,
-            generator_ema=self.generator_ema,
-            augmentation=keras.saving.serialize_keras_object(self.augmentation)
-            if self.augmentation is not None
-            else None,
-            seed=self.seed,
         )
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> GAN:
         config = dict(config)
-        for key in ("generator", "discriminator", "augmentation"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(
-                    config[key], custom_objects=custom_objects
-                )
         if isinstance(config.get("latent_dim"), list):
             config["latent_dim"] = tuple(config["latent_dim"])
-        return cls(**config)
-
-    def _seed_states(self) -> list:
-        states, seen = [], set()
-        for layer in self._flatten_layers(include_self=True):
-            for generator in getattr(layer, "_seed_generators", []):
-                if id(generator.state) not in seen:
-                    seen.add(id(generator.state))
-                    states.append(generator.state)
-        return states
-
-    def save_own_variables(self, store: Any) -> None:
-        super().save_own_variables(store)
-        # Keras does not save SeedGenerator states; an exact resume needs them.
-        for index, state in enumerate(self._seed_states()):
-            store[f"seed_state_{index}"] = state
-
-    def load_own_variables(self, store: Any) -> None:
-        own = {k: store[k] for k in store.keys() if not str(k).startswith("seed_state_")}
-        super().load_own_variables(own)
-        for index, state in enumerate(self._seed_states()):
-            key = f"seed_state_{index}"
-            if key in store.keys():
-                state.assign(store[key])
-
-
-def _loss_scaled(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return optimizer
-    return keras.optimizers.LossScaleOptimizer(optimizer)
+        return super().from_config(config, custom_objects=custom_objects)

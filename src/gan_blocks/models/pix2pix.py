@@ -7,10 +7,15 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
+from keras.src.backend import compute_output_spec
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.models import input_checks
-from gan_blocks.models.gan import GAN
+from gan_blocks.models.adversarial_model import (
+    DEFAULT_BATCH_SIZE,
+    AdversarialModel,
+    check_player,
+)
 
 
 def _source_shape(generator: keras.Model) -> tuple:
@@ -24,7 +29,7 @@ def _source_shape(generator: keras.Model) -> tuple:
 
 
 @gan_blocks_export()
-class Pix2Pix(GAN):
+class Pix2Pix(AdversarialModel):
     """Conditional GAN for paired translation (pix2pix), trained on `(source, target)`.
 
     The generator maps a source image to a target image; the discriminator
@@ -39,8 +44,13 @@ class Pix2Pix(GAN):
         generator: Model mapping source images to target images (tanh output).
         discriminator: Model called on `[source, image]`, returning logits.
         l1_weight: Weight of the L1 term (lambda = 100 in the paper).
-        **kwargs: `GAN` arguments (`discriminator_steps`, `generator_ema`,
-            `augmentation`, `seed`, `name`).
+        discriminator_steps: Discriminator updates per generator update.
+        generator_ema: Decay of an EMA of the generator's weights (used by
+            `translate`), or `None`.
+        augmentation: Optional differentiable layer applied to the real and
+            translated images before the discriminator.
+        seed: Seed of the model's `SeedGenerator`.
+        **kwargs: Passed to `keras.Model` (e.g. `name`).
 
     Example:
     >>> import numpy as np, gan_blocks as gb
@@ -67,25 +77,55 @@ class Pix2Pix(GAN):
         generator: keras.Model,
         discriminator: keras.Model,
         l1_weight: float = 100.0,
+        discriminator_steps: int = 1,
+        generator_ema: float | None = None,
+        augmentation: keras.layers.Layer | None = None,
+        seed: int | None = None,
         **kwargs: Any,
     ):
         if l1_weight < 0:
             raise ValueError(f"`l1_weight` must be >= 0. Received: l1_weight={l1_weight}")
-        kwargs.pop("latent_dim", None)
+        kwargs.pop("latent_dim", None)  # Written by files of gan-blocks <= 0.1.
+        super().__init__(
+            discriminator_steps=discriminator_steps,
+            generator_ema=generator_ema,
+            augmentation=augmentation,
+            seed=seed,
+            **kwargs,
+        )
+        check_player("generator", generator)
+        check_player("discriminator", discriminator)
         self.l1_weight = float(l1_weight)
-        super().__init__(generator, discriminator, latent_dim=_source_shape(generator), **kwargs)
-        self.l1_tracker = keras.metrics.Mean(name="l1_loss")
-        self.generator_term_trackers = [self.l1_tracker]
+        self.generator = generator
+        self.discriminator = discriminator
+        self.source_shape = _source_shape(generator)
+        self.image_shape = self._build_players()
+        self.add_ema("generator", keras.KerasTensor((None,) + self.source_shape))
 
-    @property
-    def source_shape(self) -> tuple:
-        """Shape of one source image."""
-        return self.latent_shape
+    def _build_players(self) -> tuple:
+        source = keras.KerasTensor((None,) + self.source_shape)
+        try:
+            target = compute_output_spec(self.generator, source)
+        except Exception as error:
+            raise ValueError(
+                f"Could not call the generator on source images of shape "
+                f"{(None,) + self.source_shape}: {error}"
+            ) from error
+        try:
+            compute_output_spec(self.discriminator, [source, target])
+        except Exception as error:
+            raise ValueError(
+                "Could not call the discriminator on [source, image] pairs of shapes "
+                f"{(None,) + self.source_shape} and {tuple(target.shape)}: {error}"
+            ) from error
+        return tuple(target.shape[1:])
 
-    def _discriminator_inputs_spec(self, image_spec: Any) -> Any:
-        return [keras.KerasTensor((None,) + self.source_shape), image_spec]
+    def loss_names(self) -> list[str]:
+        """`d_loss`, `g_loss` (adversarial + weighted L1), the penalty, `l1_loss`."""
+        return super().loss_names() + ["l1_loss"]
 
     def unpack_data(self, data: Any) -> tuple[Any, Any]:
+        """Splits a batch into `(target, source)` tensors."""
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
             x, y = x
@@ -94,32 +134,61 @@ class Pix2Pix(GAN):
                 "Pix2Pix.fit needs (source, target) pairs: call fit(sources, targets) or "
                 "pass a dataset yielding (source, target)."
             )
-        # `condition` carries the source; the "real images" are the targets.
-        return y, ops.convert_to_tensor(x)
+        self._check_targets(y)
+        target = ops.convert_to_tensor(y)
+        if not keras.backend.is_float_dtype(target.dtype):
+            target = ops.cast(target, "float32")
+        return target, ops.convert_to_tensor(x)
 
-    def run_generator(self, latents: Any, condition: Any, training: bool) -> Any:
-        return self.generator(condition, training=training)
+    def _check_targets(self, images: Any) -> None:
+        shape = tuple(images.shape[1:])
+        compatible = len(shape) == len(self.image_shape) and all(
+            a is None or b is None or a == b for a, b in zip(shape, self.image_shape)
+        )
+        if not compatible:
+            raise ValueError(
+                f"Expected target images of shape (batch, "
+                f"{', '.join(map(str, self.image_shape))}) to match the generator's "
+                f"output, but received a batch of shape {tuple(images.shape)}."
+            )
 
-    def run_discriminator(self, images: Any, condition: Any) -> Any:
-        source = condition
-        if self.augmentation is not None:
-            images = self.augmentation(images, training=True)
-        return self.discriminator([source, images], training=True)
+    def run_discriminator(self, images: Any, source: Any) -> Any:
+        """Calls the discriminator on `[source, augmented images]` in training mode."""
+        return self.discriminator([source, self.augment(images)], training=True)
 
-    def generator_objective(self, real_images: Any, condition: Any) -> tuple[Any, dict]:
-        fake_images = self.run_generator(None, condition, training=True)
-        fake_logits = self.run_discriminator(fake_images, condition)
+    def discriminator_objective(self, target: Any, source: Any) -> tuple[Any, dict]:
+        """Real pairs `[source, target]` against translated pairs."""
+        fake = ops.stop_gradient(self.generator(source, training=True))
+        real_logits = self.run_discriminator(target, source)
+        fake_logits = self.run_discriminator(fake, source)
+        loss = self.adversarial_loss.discriminator_loss(
+            real_logits, fake_logits, seed=self.seed_generator
+        )
+        logs = {}
+        if self.penalty is not None:
+            value = self.penalty(
+                lambda images: self.run_discriminator(images, source),
+                target,
+                fake,
+                seed=self.seed_generator,
+            )
+            loss = loss + value
+            logs[self.penalty.name] = value
+        return loss, logs
+
+    def generator_objective(self, target: Any, source: Any) -> tuple[Any, dict]:
+        """Adversarial loss plus `l1_weight` times the L1 distance to the target."""
+        fake = self.generator(source, training=True)
+        fake_logits = self.run_discriminator(fake, source)
         real_logits = None
         if getattr(self.adversarial_loss, "requires_real_logits_for_generator", False):
-            real_logits = ops.stop_gradient(self.run_discriminator(real_images, condition))
+            real_logits = ops.stop_gradient(self.run_discriminator(target, source))
         adversarial = self.adversarial_loss.generator_loss(fake_logits, real_logits)
-        l1 = ops.mean(ops.abs(ops.cast(real_images, "float32") - ops.cast(fake_images, "float32")))
+        l1 = ops.mean(ops.abs(ops.cast(target, "float32") - ops.cast(fake, "float32")))
         return adversarial + self.l1_weight * l1, {"l1_loss": l1}
 
-    def sample_latents(self, batch_size: Any) -> Any:  # No latents in pix2pix.
-        return None
-
     def check_training_data(self, x: Any, y: Any) -> None:
+        """Raises early on sources or targets outside [-1, 1] or of the wrong shape."""
         if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
             x, y = x
         for what, data in (("source images", x), ("target images", y)):
@@ -128,14 +197,16 @@ class Pix2Pix(GAN):
                 input_checks.check_image_range(sample, what=what)
         target = input_checks.peek_batch(y)
         if target is not None and target.ndim >= 1:
-            self._check_images(target)
+            self._check_targets(target)
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         """Translates source images."""
-        generator = self.generator if training else self._select_generator()
+        generator = self.generator if training else self.select_network("generator")
         return generator(inputs, training=training)
 
-    def translate(self, source: Any, batch_size: int = 32, use_ema: bool = True) -> np.ndarray:
+    def translate(
+        self, source: Any, batch_size: int = DEFAULT_BATCH_SIZE, use_ema: bool = True
+    ) -> np.ndarray:
         """Translates source images (in [-1, 1]) into target images, as numpy.
 
         Args:
@@ -152,19 +223,17 @@ class Pix2Pix(GAN):
                 f"Expected source images of shape (n, {', '.join(map(str, self.source_shape))}); "
                 f"received {source.shape}."
             )
-        generator = self._select_generator(use_ema)
-        outputs = [
-            ops.convert_to_numpy(generator(source[i : i + batch_size], training=False))
-            for i in range(0, len(source), batch_size)
-        ]
-        return np.concatenate(outputs, axis=0).astype("float32")
+        generator = self.select_network("generator", use_ema)
+        return self.predict_in_batches(
+            lambda batch: generator(batch, training=False), source, batch_size
+        )
 
     def generate(
         self,
         num_samples: int | None = None,
         latents: Any = None,
         seed: int | None = None,
-        batch_size: int = 32,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         use_ema: bool = True,
     ) -> np.ndarray:
         """`translate(latents)`: pix2pix has no latent space; pass source images."""
@@ -172,8 +241,25 @@ class Pix2Pix(GAN):
             raise ValueError("Pix2Pix.generate needs source images: use translate(source).")
         return self.translate(latents, batch_size=batch_size, use_ema=use_ema)
 
+    def preview_samples(
+        self, num_samples: int = 16, seed: int = 0, inputs: Any = None
+    ) -> tuple[np.ndarray, int | None]:
+        """Rows of source | translation | target for `inputs=(sources, targets)`."""
+        if inputs is None:
+            raise ValueError(
+                "Pix2Pix previews need fixed pairs: pass SampleGrid(..., "
+                "inputs=(sources, targets))."
+            )
+        sources, targets = (np.asarray(a)[:num_samples] for a in inputs)
+        outputs = self.translate(sources)
+        rows = [np.stack([s, o, t]) for s, o, t in zip(sources, outputs, targets)]
+        return np.concatenate(rows, axis=0), 3
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.pop("latent_dim", None)
-        config["l1_weight"] = self.l1_weight
+        config.update(
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            l1_weight=self.l1_weight,
+        )
         return config

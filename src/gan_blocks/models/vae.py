@@ -12,13 +12,14 @@ from keras import ops
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
 from gan_blocks.models import input_checks
+from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
 
 RECONSTRUCTIONS = ("bernoulli", "gaussian")
 
 
 @gan_blocks_export()
-class VAE(keras.Model):
+class VAE(AtomicSavingMixin, keras.Model):
     """Variational autoencoder trained by `fit` on images (no labels).
 
     The encoder returns `(z_mean, z_log_var)`; `z` is sampled with the
@@ -226,6 +227,15 @@ class VAE(keras.Model):
             seed = int(np.random.randint(0, 2**31 - 1))
         latents = keras.random.normal((int(num_samples), self.latent_dim), seed=int(seed))
         return self.decode(latents)
+
+    # Pixel range of `generate` and `preview_samples` (Bernoulli means).
+    sample_value_range = (0.0, 1.0)
+
+    def preview_samples(
+        self, num_samples: int = 16, seed: int = 0, inputs: Any = None
+    ) -> tuple[np.ndarray, int | None]:
+        """Decoded prior samples (the same for the same seed), for `SampleGrid`."""
+        return self.generate(num_samples, seed=seed), None
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

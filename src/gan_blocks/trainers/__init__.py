@@ -13,9 +13,15 @@ applied; each module here implements the same four functions:
   gradient penalties.
 - `runs_on_accelerator()`: whether the backend computes on a GPU/TPU (there
   `fit`'s NaN guard runs asynchronously instead of waiting for every step).
+- `resolve_auto_jit_compile(model)`: the `bool` that `compile(jit_compile="auto")`
+  stands for on this backend and machine (the rule: `resolve_auto_jit_compile`
+  below). The TensorFlow module also has `onednn_enabled()`, the oneDNN state
+  that rule reads.
 
 A backend module may also provide `conv_transpose` (same contract as
-`keras.ops.conv_transpose`) when the backend's own gradient of that op is slow.
+`keras.ops.conv_transpose`) when the backend's own op is slow (JAX's kernel
+gradient on a CPU) or missing (TensorFlow's stock CPU kernels: dilated or
+channels-first transposed convolutions).
 
 Only the module of the active backend is ever imported.
 """
@@ -61,6 +67,59 @@ def get_trainer(backend: str | None = None) -> ModuleType:
     return importlib.import_module(_MODULES[backend])
 
 
+def resolve_auto_jit_compile(model: Any, run_eagerly: bool = False) -> bool:
+    """The `jit_compile` that `compile(jit_compile="auto")` stands for.
+
+    gan-blocks' models resolve `"auto"` with this rule instead of Keras' own
+    (`keras.Model.compile`), which never uses XLA on CPU-only TensorFlow:
+
+    - `run_eagerly=True`: `False` (as Keras).
+    - torch: `False`, eager (as Keras; pass `jit_compile=True` for
+      `torch.compile`).
+    - JAX: `True` when the model supports XLA (as Keras).
+    - TensorFlow under a `tf.distribute` strategy: `False` (as Keras).
+    - TensorFlow with a GPU or TPU: `True` when the model supports XLA (as
+      Keras).
+    - TensorFlow on CPUs only: `True` when TensorFlow runs **without oneDNN**
+      and the model supports XLA; `False` with oneDNN. Without oneDNN (its
+      default on CPUs without AVX512-VNNI/AVX-VNNI/AMX, e.g. AMD Zen 2/3, or
+      with `TF_ENABLE_ONEDNN_OPTS=0`) XLA:CPU trains faster than TensorFlow's
+      stock kernels (DCGAN on an AMD EPYC: 9.88 against 6.26 steps/s, issue
+      #18); with oneDNN, TensorFlow's own kernels are the faster ones. The
+      oneDNN state is TensorFlow's own decision,
+      `gan_blocks.trainers.tensorflow.onednn_enabled()`; measurements of both
+      states are on the benchmarks page.
+
+    "Supports XLA" is Keras' `model_supports_jit`: every layer's
+    `supports_jit`, and on TensorFlow op determinism off.
+
+    A model's `compile` needs only
+    `resolve_auto_jit_compile(self, run_eagerly) if jit_compile == "auto" else
+    jit_compile`; each trainer module implements the backend's part as
+    `resolve_auto_jit_compile(model)`.
+
+    Args:
+        model: The `keras.Model` being compiled.
+        run_eagerly: The `run_eagerly` passed to `compile`.
+
+    Returns:
+        `True` to compile the train/test steps with XLA (`torch.compile` on
+        torch), `False` otherwise.
+
+    Example:
+    >>> import keras
+    >>> from gan_blocks.trainers import resolve_auto_jit_compile
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> resolve_auto_jit_compile(model, run_eagerly=True)
+    False
+    >>> resolve_auto_jit_compile(model) in (True, False)
+    True
+    """
+    if run_eagerly:
+        return False
+    return bool(get_trainer().resolve_auto_jit_compile(model))
+
+
 def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
     """Gradient of `sum(fn(x))` with respect to `x`, itself differentiable.
 
@@ -101,7 +160,11 @@ def conv_transpose(
     a slow XLA path (about 30x the forward pass for DCGAN's layers); there this
     op computes both gradients through the matching strided convolution, as
     TensorFlow does (see `benchmarks/throughput.py`: 2.7 -> 11.8 DCGAN steps/s).
-    Elsewhere it is `keras.ops.conv_transpose`. `gb.layers.Conv2DTranspose`
+    On TensorFlow's stock CPU kernels (no oneDNN, no GPU/TPU), which reject
+    dilation rates above 1 and channels-first inputs, it runs a dilated kernel
+    as the zero-filled kernel of the same extent with dilation 1, and
+    channels-first inputs transposed (same result, exact up to summation
+    order). Elsewhere it is `keras.ops.conv_transpose`. `gb.layers.Conv2DTranspose`
     and the gan-blocks layers that upsample use it.
 
     Args:

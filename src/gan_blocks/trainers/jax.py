@@ -213,3 +213,14 @@ def conv_transpose(
 def runs_on_accelerator() -> bool:
     """Whether JAX's default device is a GPU or TPU."""
     return jax.default_backend() != "cpu"
+
+
+def resolve_auto_jit_compile(model: Any) -> bool:
+    """What `jit_compile="auto"` means for `model` on JAX: Keras' own rule.
+
+    `True` when the model supports XLA (every layer's `supports_jit`; Keras'
+    `model_supports_jit`), on every device: JAX runs compiled steps.
+    """
+    from keras.src.trainers.trainer import model_supports_jit
+
+    return bool(model_supports_jit(model))

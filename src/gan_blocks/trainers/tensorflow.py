@@ -7,14 +7,22 @@ therefore differentiates its loss divided by the number of replicas (as Keras'
 own `compile(loss=...)` does), so the update equals the one-device update on the
 global batch; the losses logged are unscaled, and the metric trackers average
 them over the replicas.
+
+On CPUs, `resolve_auto_jit_compile` chooses XLA when TensorFlow runs without
+oneDNN (`onednn_enabled()`), where TensorFlow's stock kernels are the slower
+ones, and `conv_transpose` works around what those kernels lack.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import tensorflow as tf
+from keras.src.backend.config import standardize_data_format
 
 
 def _minimize(loss_fn: Callable[[], tuple], variables: list, optimizer: Any) -> tuple:
@@ -77,3 +85,186 @@ def test_step(model: Any, data: Any) -> dict:
 def runs_on_accelerator() -> bool:
     """Whether TensorFlow sees a GPU or TPU."""
     return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
+# ------------------------------------------------------------ oneDNN and XLA
+# TF_ENABLE_ONEDNN_OPTS values TensorFlow accepts (`ReadBoolFromEnvVar`).
+_TRUE, _FALSE = ("1", "true"), ("0", "false")
+# The CPU features for which TensorFlow's Linux x86 builds turn oneDNN on by
+# default (`DefaultOneDnnPolicy` in tensorflow/core/util/port.cc), as
+# /proc/cpuinfo names them.
+_ONEDNN_CPU_FLAGS = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
+
+
+def onednn_enabled() -> bool:
+    """Whether this TensorFlow process runs its CPU kernels with oneDNN.
+
+    TensorFlow decides once per process, when it first needs the answer (at
+    import): `TF_ENABLE_ONEDNN_OPTS` (`"1"`/`"true"` or `"0"`/`"false"`) wins
+    if set; otherwise Linux x86 builds use oneDNN on CPUs with the
+    neural-network instructions (AVX512-VNNI, AVX512-BF16, AVX-VNNI or AMX:
+    recent Intel Xeons, AMD Zen 4 and later) and the stock CPU kernels
+    elsewhere (e.g. AMD Zen 2/3, older Intel), and Windows builds do not use
+    it. Setting the variable after TensorFlow was imported changes nothing.
+
+    The answer is TensorFlow's own (`IsMklEnabled()` of
+    `tensorflow.python.util._pywrap_util_port`, what TensorFlow's tests use);
+    should that private module go away, the same rule is applied to the
+    environment and `/proc/cpuinfo`.
+
+    Returns:
+        `True` if oneDNN is in use.
+    """
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:  # pragma: no cover - depends on TensorFlow's internals
+        return _onednn_default()
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def _onednn_default() -> bool:
+    value = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("flags"):
+                    return bool(set(line.split(":", 1)[1].split()) & set(_ONEDNN_CPU_FLAGS))
+    except OSError:
+        pass
+    return False
+
+
+@functools.cache
+def _has_accelerator() -> bool:
+    # Keras' own test in `Trainer._resolve_auto_jit_compile`: any physical
+    # device that is not a CPU (physical devices do not change in a process).
+    return any(device.device_type != "CPU" for device in tf.config.list_physical_devices())
+
+
+def _under_distribute_strategy(model: Any) -> bool:
+    # Keras records the strategy a model was created under; compile may also
+    # run inside a strategy's scope.
+    return bool(getattr(model, "_distribute_strategy", None)) or tf.distribute.has_strategy()
+
+
+def resolve_auto_jit_compile(model: Any) -> bool:
+    """What `jit_compile="auto"` means for `model` on TensorFlow.
+
+    - Under a `tf.distribute` strategy (other than the default one): `False`.
+    - With a GPU or TPU: Keras' own rule, `True` when the model supports XLA
+      (every layer's `supports_jit`, op determinism off; Keras'
+      `model_supports_jit`).
+    - CPU only: `True` when TensorFlow runs without oneDNN (`onednn_enabled()`)
+      and the model supports XLA, else `False`. Without oneDNN TensorFlow's
+      stock CPU kernels are slower than XLA:CPU; with oneDNN (AVX-512-VNNI /
+      AMX CPUs) TensorFlow's own kernels are faster than XLA (see the
+      benchmarks page). Keras itself never uses XLA on CPU-only TensorFlow.
+    """
+    from keras.src.trainers.trainer import model_supports_jit
+
+    if _under_distribute_strategy(model):
+        return False
+    if _has_accelerator():
+        return bool(model_supports_jit(model))
+    return not onednn_enabled() and bool(model_supports_jit(model))
+
+
+# ----------------------------------------------------------- conv_transpose
+def _as_tuple(value: Any, rank: int) -> tuple:
+    return (value,) * rank if isinstance(value, int) else tuple(value)
+
+
+def _dilate_kernel(kernel: Any, dilation_rate: tuple) -> Any:
+    """The kernel with `rate - 1` zeros between taps along each spatial axis.
+
+    A kernel of size `k` dilated by `d` covers `d * (k - 1) + 1` positions; the
+    zero-filled kernel of that size with dilation 1 gives the same convolution.
+    """
+    kernel = tf.convert_to_tensor(kernel)
+    rank = len(dilation_rate)
+    for axis, rate in enumerate(dilation_rate):
+        if rate == 1:
+            continue
+        shape = kernel.shape.as_list()
+        size = shape[axis]
+        # Each tap followed by `rate - 1` zeros, then the trailing zeros cut off.
+        paddings = [[0, 0]] * (rank + 3)
+        paddings[axis + 1] = [0, rate - 1]
+        spread = tf.pad(tf.expand_dims(kernel, axis + 1), paddings)
+        spread = tf.reshape(spread, shape[:axis] + [size * rate] + shape[axis + 1 :])
+        begin = [0] * (rank + 2)
+        extent = [-1] * (rank + 2)
+        extent[axis] = (size - 1) * rate + 1
+        kernel = tf.slice(spread, begin, extent)
+    return kernel
+
+
+def _stock_cpu_kernels() -> bool:
+    """Whether TensorFlow runs convolutions with its stock CPU kernels.
+
+    That is without oneDNN and without a GPU/TPU to place them on. Those
+    kernels lack dilated and channels-first transposed convolutions.
+    """
+    return not onednn_enabled() and not _has_accelerator()
+
+
+def conv_transpose(
+    inputs: Any,
+    kernel: Any,
+    strides: Any = 1,
+    padding: str = "valid",
+    output_padding: Any = None,
+    data_format: str | None = None,
+    dilation_rate: Any = 1,
+) -> Any:
+    """`keras.ops.conv_transpose` that also runs on TensorFlow's stock CPU kernels.
+
+    TensorFlow's stock CPU kernel of a transposed convolution
+    (`Conv2DBackpropInput`, used when TensorFlow runs without oneDNN, see
+    `onednn_enabled()`, and sees no GPU/TPU) rejects dilation rates above 1
+    ("Current CPU implementations do not yet support dilation rates larger
+    than 1") and channels-first inputs ("only supports NHWC"); its oneDNN
+    kernel, cuDNN and XLA accept both. There, this op spreads a dilated kernel
+    out with zeros (`_dilate_kernel`) and runs it with dilation 1, and runs
+    channels-first inputs transposed to channels-last: the same output shape,
+    padding and values (up to float summation order), both gradients flowing
+    through the rewrite. Everywhere else it is `keras.ops.conv_transpose`
+    itself. Arguments and result as `gan_blocks.trainers.conv_transpose`,
+    which dispatches here on TensorFlow.
+    """
+    data_format = standardize_data_format(data_format)
+    rates = _as_tuple(dilation_rate, len(kernel.shape) - 2)
+    dilated = any(rate != 1 for rate in rates)
+    if not (dilated or data_format == "channels_first") or not _stock_cpu_kernels():
+        return keras.ops.conv_transpose(
+            inputs,
+            kernel,
+            strides=strides,
+            padding=padding,
+            output_padding=output_padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+        )
+    # keras.ops' conversion: a variable's value under the layer's autocast.
+    kernel, inputs = keras.ops.convert_to_tensor(kernel), keras.ops.convert_to_tensor(inputs)
+    if dilated:
+        kernel = _dilate_kernel(kernel, rates)
+    spatial = list(range(2, len(rates) + 2))
+    if data_format == "channels_first":
+        inputs = tf.transpose(inputs, [0, *spatial, 1])
+    outputs = keras.ops.conv_transpose(
+        inputs,
+        kernel,
+        strides=strides,
+        padding=padding,
+        output_padding=output_padding,
+        data_format="channels_last",
+        dilation_rate=1,
+    )
+    if data_format == "channels_first":
+        outputs = tf.transpose(outputs, [0, len(rates) + 1, *(axis - 1 for axis in spatial)])
+    return outputs

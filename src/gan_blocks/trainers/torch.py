@@ -50,3 +50,13 @@ def runs_on_accelerator() -> bool:
     from keras.src.backend.torch.core import get_device
 
     return str(get_device()) != "cpu"
+
+
+def resolve_auto_jit_compile(model: Any) -> bool:
+    """What `jit_compile="auto"` means for `model` on torch: `False` (eager).
+
+    Keras' own rule: `"auto"` never uses `torch.compile`; pass
+    `jit_compile=True` to get it.
+    """
+    del model
+    return False
