@@ -648,8 +648,11 @@ def compare_onednn(args, argv):
     rule = "|---|---|"
     for value in args.onednn_opts:
         state = results[value]["onednn"]
-        header += f" oneDNN {state} (={value}): steps/s (min-max) | vs keras.io | vs fit jit=True |"
-        rule += "---|---|---|"
+        header += (
+            f" oneDNN {state} (={value}): steps/s (min-max) | vs keras.io | vs fit jit=True "
+            "| vs fit jit=False |"
+        )
+        rule += "---|---|---|---|"
     print(header)
     print(rule)
     first = results[args.onednn_opts[0]]
@@ -661,17 +664,21 @@ def compare_onednn(args, argv):
                 rows = {row["name"]: row for row in results[value]["rows"][str(batch_size)]}
                 row = rows.get(name)
                 if row is None:
-                    line += " - | - | - |"
+                    line += " - | - | - | - |"
                     continue
                 auto = "" if row["auto_rule"] is None else f" (auto -> {row['jit_compile']})"
                 line += f" {row['median']:.2f} ({row['min']:.2f}-{row['max']:.2f}){auto} |"
-                for reference in ("plain tf.function", "gan-blocks fit (jit_compile=True)"):
+                for reference in (
+                    "plain tf.function",
+                    "gan-blocks fit (jit_compile=True)",
+                    "gan-blocks fit (jit_compile=False)",
+                ):
                     other = rows.get(reference)
                     line += f" {paired_ratio(row, other):.2f}x |" if other else " - |"
             print(line, flush=True)
     print(
-        "\nvs keras.io / vs fit jit=True: median over rounds of the paired ratio within one "
-        "process (interleaved runs)."
+        "\nvs keras.io (plain tf.function) / vs fit jit=True / vs fit jit=False: median over "
+        "rounds of the paired ratio within one process (interleaved runs)."
     )
 
 

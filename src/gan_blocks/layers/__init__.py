@@ -3,6 +3,7 @@
 from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.dcgan_down_block import DCGANDownBlock
 from gan_blocks.layers.dcgan_up_block import DCGANUpBlock
+from gan_blocks.layers.image_pool import ImagePool
 from gan_blocks.layers.minibatch_std_dev import MinibatchStdDev
 from gan_blocks.layers.patchgan_head import PatchGANHead
 from gan_blocks.layers.reflection_padding_2d import ReflectionPadding2D
@@ -18,6 +19,7 @@ __all__ = [
     "Conv2DTranspose",
     "DCGANDownBlock",
     "DCGANUpBlock",
+    "ImagePool",
     "MinibatchStdDev",
     "PatchGANHead",
     "ReflectionPadding2D",

@@ -3,6 +3,7 @@
 from gan_blocks.models.adversarial_model import AdversarialModel
 from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer
 from gan_blocks.models.conditional_gan import ConditionalGAN
+from gan_blocks.models.cycle_gan import CycleGAN
 from gan_blocks.models.gan import GAN
 from gan_blocks.models.gan_optimizer import GANOptimizer
 from gan_blocks.models.pix2pix import Pix2Pix
@@ -12,6 +13,7 @@ __all__ = [
     "AdversarialModel",
     "AdversarialOptimizer",
     "ConditionalGAN",
+    "CycleGAN",
     "GAN",
     "GANOptimizer",
     "Pix2Pix",

@@ -231,8 +231,9 @@ def conv_transpose(
     kernel, cuDNN and XLA accept both. There, this op spreads a dilated kernel
     out with zeros (`_dilate_kernel`) and runs it with dilation 1, and runs
     channels-first inputs transposed to channels-last: the same output shape,
-    padding and values (up to float summation order), both gradients flowing
-    through the rewrite. Everywhere else it is `keras.ops.conv_transpose`
+    padding and values (up to float summation order; an infinite input times
+    an inserted zero gives NaN), both gradients flowing through the rewrite.
+    Everywhere else it is `keras.ops.conv_transpose`
     itself. Arguments and result as `gan_blocks.trainers.conv_transpose`,
     which dispatches here on TensorFlow.
     """
