@@ -11,7 +11,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.mark.parametrize(
     "example, artifact",
-    [("dcgan", "dcgan.keras"), ("vae", "vae.keras"), ("pix2pix", "pix2pix.keras")],
+    [
+        ("dcgan", "dcgan.keras"),
+        ("vae", "vae.keras"),
+        ("pix2pix", "pix2pix.keras"),
+        ("cyclegan", "cyclegan.keras"),
+    ],
 )
 def test_example_quick_run(example, artifact, tmp_path):
     result = subprocess.run(

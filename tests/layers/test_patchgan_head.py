@@ -51,3 +51,39 @@ class PatchGANHeadTest(TestCase):
 def test_too_small_input_raises_clear_error():
     with pytest.raises(ValueError, match="num_layers=3.*larger inputs"):
         gb.layers.PatchGANHead(filters=2, num_layers=3)(np.zeros((1, 16, 16, 3), "float32"))
+
+
+@pytest.mark.parametrize("normalization", ["batch", "spectral"])
+def test_state_updates_only_when_training(normalization):
+    # BatchNorm moving statistics / spectral `u` vectors: `training` reaches the
+    # sub-layers through a direct call, an enclosing model and `stateless_call`.
+    head = gb.layers.PatchGANHead(filters=2, num_layers=1, normalization=normalization)
+    x = np.random.default_rng(0).normal(size=(2, 16, 16, 3)).astype("float32")
+    inputs = keras.Input((16, 16, 3))
+    model = keras.Model(inputs, head(inputs))
+
+    def state():
+        return [keras.ops.convert_to_numpy(v) for v in head.non_trainable_variables]
+
+    def changed(before, after):
+        return any(not np.array_equal(b, a) for b, a in zip(before, after))
+
+    assert state()
+    for call, training in [
+        (lambda t: head(x, training=t), (False, True)),
+        (lambda t: model(x, training=t), (False, True)),
+    ]:
+        for flag in training:
+            before = state()
+            call(flag)
+            assert changed(before, state()) == flag
+    before = state()
+    head(x)
+    model(x)
+    assert not changed(before, state())
+    trainable = [v.value for v in head.trainable_variables]
+    non_trainable = [v.value for v in head.non_trainable_variables]
+    for flag in (False, True):
+        _, updated = head.stateless_call(trainable, non_trainable, x, training=flag)
+        new = [keras.ops.convert_to_numpy(v) for v in updated]
+        assert changed([keras.ops.convert_to_numpy(v) for v in non_trainable], new) == flag

@@ -6,7 +6,7 @@ from typing import Any
 
 import keras
 
-from gan_blocks import registry
+from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.reflection_padding_2d import ReflectionPadding2D
 
@@ -60,7 +60,7 @@ def _instance_norm(name: str) -> keras.layers.Layer:
     return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
 
 
-@registry.register("architecture", "resnet_generator")
+@gan_blocks_export(kind="architecture", name="resnet_generator")
 def resnet_generator(
     image_shape: tuple[int, int, int] = (256, 256, 3),
     filters: int = 64,

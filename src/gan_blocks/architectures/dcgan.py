@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from gan_blocks import registry
+from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.dcgan_down_block import DCGANDownBlock
 from gan_blocks.layers.dcgan_up_block import DCGANUpBlock
@@ -31,7 +31,7 @@ def _base_size(image_shape: tuple) -> tuple[int, int]:
     return side, doublings
 
 
-@registry.register("architecture", "dcgan_generator")
+@gan_blocks_export(kind="architecture", name="dcgan_generator")
 def dcgan_generator(
     latent_dim: int,
     image_shape: tuple[int, int, int] = (28, 28, 1),
@@ -85,7 +85,7 @@ def dcgan_generator(
     return keras.Model(latents, images, name=name)
 
 
-@registry.register("architecture", "dcgan_discriminator")
+@gan_blocks_export(kind="architecture", name="dcgan_discriminator")
 def dcgan_discriminator(
     image_shape: tuple[int, int, int] = (28, 28, 1),
     filters: int = 64,
@@ -132,7 +132,7 @@ def dcgan_discriminator(
     return keras.Model(images, logits, name=name)
 
 
-@registry.register("architecture", "discriminator_features")
+@gan_blocks_export(kind="architecture", name="discriminator_features")
 def discriminator_features(
     discriminator: keras.Model, grid: int = 4, name: str = "discriminator_features"
 ) -> keras.Model:

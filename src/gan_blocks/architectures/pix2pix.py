@@ -6,14 +6,14 @@ import math
 
 import keras
 
-from gan_blocks import registry
+from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.patchgan_head import PatchGANHead
 from gan_blocks.layers.unet_down_block import UNetDownBlock
 from gan_blocks.layers.unet_up_block import UNetUpBlock
 
 
-@registry.register("architecture", "unet_generator")
+@gan_blocks_export(kind="architecture", name="unet_generator")
 def unet_generator(
     input_shape: tuple[int, int, int] = (256, 256, 3),
     output_channels: int = 3,
@@ -75,7 +75,7 @@ def unet_generator(
     return keras.Model(source, images, name=name)
 
 
-@registry.register("architecture", "patchgan_discriminator")
+@gan_blocks_export(kind="architecture", name="patchgan_discriminator")
 def patchgan_discriminator(
     input_shape: tuple[int, int, int] = (256, 256, 3),
     target_channels: int | None = None,

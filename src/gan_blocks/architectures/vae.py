@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from gan_blocks import registry
+from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 
 
@@ -17,7 +17,7 @@ def _check(image_shape: tuple) -> tuple[int, int, int]:
     return tuple(image_shape)
 
 
-@registry.register("architecture", "vae_encoder")
+@gan_blocks_export(kind="architecture", name="vae_encoder")
 def vae_encoder(
     image_shape: tuple[int, int, int] = (28, 28, 1),
     latent_dim: int = 2,
@@ -55,7 +55,7 @@ def vae_encoder(
     return keras.Model(images, [z_mean, z_log_var], name=name)
 
 
-@registry.register("architecture", "vae_decoder")
+@gan_blocks_export(kind="architecture", name="vae_decoder")
 def vae_decoder(
     latent_dim: int = 2,
     image_shape: tuple[int, int, int] = (28, 28, 1),

@@ -1,4 +1,4 @@
-"""Checks shared by the DCGAN and U-Net blocks."""
+"""Argument checks shared by `DCGANUpBlock` and `DCGANDownBlock`."""
 
 from __future__ import annotations
 

@@ -140,11 +140,15 @@ class PatchGANHead(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs: Any, training: bool = False) -> Any:
+        # `training` goes to every sub-layer, not only those known to use it:
+        # `Layer.__call__` would propagate it through the call context anyway,
+        # but `stateless_call` runs `call` directly, without that context.
         x = inputs
         for block in self.blocks:
             for layer in block:
-                x = _apply(layer, x, training)
-        return _apply(self.output_conv, self.output_padding(x), training)
+                x = layer(x, training=training)
+        x = self.output_padding(x, training=training)
+        return self.output_conv(x, training=training)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         shape = tuple(input_shape)
@@ -160,9 +164,3 @@ class PatchGANHead(keras.layers.Layer):
             filters=self.filters, num_layers=self.num_layers, normalization=self.normalization
         )
         return config
-
-
-def _apply(layer: keras.layers.Layer, x: Any, training: bool) -> Any:
-    if isinstance(layer, (keras.layers.BatchNormalization, SpectralConv2D)):
-        return layer(x, training=training)
-    return layer(x)

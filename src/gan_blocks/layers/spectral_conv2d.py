@@ -8,10 +8,7 @@ import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
-from gan_blocks.layers.spectral_normalization import (
-    SpectralNormalizedKernel,
-    validate_power_iterations,
-)
+from gan_blocks.layers.spectral_normalization import SpectralNormalizedKernel
 
 
 @gan_blocks_export()
@@ -60,16 +57,15 @@ class SpectralConv2D(SpectralNormalizedKernel, keras.layers.Conv2D):
         seed: int | None = None,
         **kwargs: Any,
     ):
-        super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
-        self.power_iterations = validate_power_iterations(power_iterations)
-        self.seed = seed
-
-    def build(self, input_shape: Any) -> None:
-        super().build(input_shape)
-        self._build_spectral_state(self.filters)
-
-    def _kernel_as_matrix(self, kernel: Any) -> Any:
-        return ops.reshape(kernel, (-1, self.filters))
+        super().__init__(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            power_iterations=power_iterations,
+            seed=seed,
+            **kwargs,
+        )
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         outputs = self.convolution_op(inputs, self.normalized_kernel(training))

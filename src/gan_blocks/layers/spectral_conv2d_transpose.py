@@ -8,10 +8,7 @@ from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
-from gan_blocks.layers.spectral_normalization import (
-    SpectralNormalizedKernel,
-    validate_power_iterations,
-)
+from gan_blocks.layers.spectral_normalization import SpectralNormalizedKernel
 
 
 @gan_blocks_export()
@@ -46,6 +43,8 @@ class SpectralConv2DTranspose(SpectralNormalizedKernel, Conv2DTranspose):
         Networks", ICLR 2018.
     """
 
+    _output_axis = -2  # the kernel is (kh, kw, filters, in_channels)
+
     def __init__(
         self,
         filters: int,
@@ -56,16 +55,15 @@ class SpectralConv2DTranspose(SpectralNormalizedKernel, Conv2DTranspose):
         seed: int | None = None,
         **kwargs: Any,
     ):
-        super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
-        self.power_iterations = validate_power_iterations(power_iterations)
-        self.seed = seed
-
-    def build(self, input_shape: Any) -> None:
-        super().build(input_shape)
-        self._build_spectral_state(self.filters)
-
-    def _kernel_as_matrix(self, kernel: Any) -> Any:
-        return ops.reshape(ops.transpose(kernel, (0, 1, 3, 2)), (-1, self.filters))
+        super().__init__(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            power_iterations=power_iterations,
+            seed=seed,
+            **kwargs,
+        )
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         return self._transpose_convolve(inputs, self.normalized_kernel(training))

@@ -8,10 +8,7 @@ import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
-from gan_blocks.layers.spectral_normalization import (
-    SpectralNormalizedKernel,
-    validate_power_iterations,
-)
+from gan_blocks.layers.spectral_normalization import SpectralNormalizedKernel
 
 
 @gan_blocks_export()
@@ -43,16 +40,7 @@ class SpectralDense(SpectralNormalizedKernel, keras.layers.Dense):
     def __init__(
         self, units: int, power_iterations: int = 1, seed: int | None = None, **kwargs: Any
     ):
-        super().__init__(units, **kwargs)
-        self.power_iterations = validate_power_iterations(power_iterations)
-        self.seed = seed
-
-    def build(self, input_shape: Any) -> None:
-        super().build(input_shape)
-        self._build_spectral_state(self.units)
-
-    def _kernel_as_matrix(self, kernel: Any) -> Any:
-        return kernel
+        super().__init__(units, power_iterations=power_iterations, seed=seed, **kwargs)
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         outputs = ops.matmul(inputs, self.normalized_kernel(training))

@@ -56,17 +56,41 @@ def validate_power_iterations(power_iterations: Any) -> int:
 class SpectralNormalizedKernel:
     """Mixin: adds the vector `u` and computes `kernel / sigma(kernel)` in `call`.
 
-    Subclasses define `_kernel_as_matrix(kernel)` returning `(fan_in, units)`.
+    List it before the Keras layer it normalizes (`Dense`, `Conv2D`, ...). It
+    takes the `power_iterations` and `seed` arguments (validated, and in
+    `get_config`), creates `u` after the layer's own weights in `build`, runs
+    the power iteration in `normalized_kernel` and saves `u` with the kernel and
+    bias. Subclasses keep their explicit `__init__` signature, forward
+    `power_iterations` and `seed` to `super().__init__`, use
+    `normalized_kernel(training)` in `call` and, where the kernel's output axis
+    is not the last one, set `_output_axis`.
     """
 
-    def _build_spectral_state(self, units: int) -> None:
+    #: Axis of `kernel` indexing the outputs: the columns of the matrix whose
+    #: largest singular value is estimated, and the length of `u`.
+    _output_axis: int = -1
+
+    def __init__(
+        self, *args: Any, power_iterations: int = 1, seed: int | None = None, **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        self.power_iterations = validate_power_iterations(power_iterations)
+        self.seed = seed
+
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)  # kernel and bias first: the saved order
         self.u = self.add_weight(
-            shape=(1, units),
+            shape=(1, self.kernel.shape[self._output_axis]),
             initializer=keras.initializers.RandomNormal(stddev=1.0, seed=self.seed),
             trainable=False,
             name="u",
             dtype="float32",
         )
+
+    def _kernel_as_matrix(self, kernel: Any) -> Any:
+        """Returns `kernel` as a `(fan_in, units)` matrix."""
+        kernel = ops.moveaxis(kernel, self._output_axis, -1)
+        return ops.reshape(kernel, (-1, kernel.shape[-1]))
 
     def normalized_kernel(self, training: bool = False) -> Any:
         """Returns `kernel / sigma`, updating `u` when `training` is true."""

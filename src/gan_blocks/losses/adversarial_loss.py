@@ -38,10 +38,6 @@ def binary_crossentropy_from_logits(logits: Any, target: Any) -> Any:
     return ops.mean(per_element)
 
 
-def _float32_mean(x: Any) -> Any:
-    return ops.mean(ops.cast(x, "float32"))
-
-
 @gan_blocks_export()
 class AdversarialLoss:
     """Base class of adversarial losses: one object, two roles.

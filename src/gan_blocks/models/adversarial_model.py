@@ -9,14 +9,13 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
-from keras.src.backend import compute_output_spec
 
 from gan_blocks import losses as losses_module
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
-from gan_blocks.trainers import get_trainer
+from gan_blocks.trainers import get_trainer, resolve_auto_jit_compile
 
 # One default for every batched inference helper (as `keras.Model.predict`).
 DEFAULT_BATCH_SIZE = 32
@@ -28,6 +27,18 @@ _GROUP_LOSS_NAMES = {"discriminator": "d_loss", "generator": "g_loss"}
 def default_optimizer() -> keras.optimizers.Optimizer:
     """DCGAN's optimizer: Adam with learning rate 2e-4 and beta_1 = 0.5."""
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def symbolic_call(network: Any, inputs: Any) -> Any:
+    """The output spec of `network(inputs)` for `keras.KerasTensor` inputs, building it.
+
+    A built model answers from its graph (`compute_output_spec`, no new
+    nodes); an unbuilt one (a subclassed model) is called symbolically, which
+    builds it.
+    """
+    if network.built:
+        return network.compute_output_spec(inputs)
+    return network(inputs)
 
 
 def check_player(name: str, player: Any) -> None:
@@ -245,7 +256,7 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
         except Exception:
             ema = network.__class__.from_config(network.get_config())
         if not ema.built and example_inputs is not None:
-            compute_output_spec(ema, example_inputs)
+            symbolic_call(ema, example_inputs)
         ema.set_weights(network.get_weights())
         ema.trainable = False
         setattr(self, ema_name, ema)
@@ -299,10 +310,12 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
                 `gb.losses.AdversarialLoss`.
             penalty: `None`, `"gradient_penalty"`, `"r1"` or a
                 `gb.losses.Penalty` added to the discriminator loss.
-            jit_compile: `"auto"` resolves as in `keras.Model.compile`: XLA on
-                JAX and on TensorFlow with a GPU/TPU when every layer supports
-                it; no XLA on CPU-only TensorFlow (oneDNN measured faster in
-                `benchmarks/throughput.py`) or under a `tf.distribute`
+            jit_compile: `"auto"` picks what is faster on the machine
+                (`gan_blocks.trainers.resolve_auto_jit_compile`): XLA on JAX
+                and on TensorFlow with a GPU/TPU when every layer supports it;
+                on CPU-only TensorFlow, XLA when TensorFlow runs without oneDNN
+                (1.8x the stock kernels for DCGAN) and no XLA with oneDNN
+                (its kernels beat XLA:CPU); no XLA under a `tf.distribute`
                 strategy; eager on torch.
             **kwargs: Passed to `keras.Model.compile` (e.g.
                 `steps_per_execution`, `run_eagerly`).
@@ -372,6 +385,8 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
         optimizer = self._make_optimizer(resolved)
         optimizer.set_variable_groups(**variable_groups)
         optimizer.build([])
+        if jit_compile == "auto":  # The saved config keeps "auto": machines differ.
+            jit_compile = resolve_auto_jit_compile(self, kwargs.get("run_eagerly", False))
         super().compile(
             optimizer=optimizer,
             jit_compile=jit_compile,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import keras
-from keras.src.utils import tracking
 
 from gan_blocks.api_export import gan_blocks_export
 
@@ -61,16 +61,16 @@ class AdversarialOptimizer(keras.optimizers.Optimizer):
         self._set_optimizers(resolved)
         self._variable_groups = None
 
-    @tracking.no_automatic_dependency_tracking
     def _set_optimizers(self, optimizers: dict) -> None:
-        self._optimizers = dict(optimizers)
+        # Read-only mappings: Keras would track a dict's optimizers and
+        # variables as this optimizer's own, and save them twice.
+        self._optimizers = types.MappingProxyType(dict(optimizers))
 
     @property
     def optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
         """The inner optimizers by group name, in update order."""
         return dict(self._optimizers)
 
-    @tracking.no_automatic_dependency_tracking
     def set_variable_groups(self, *groups: list, **named_groups: list) -> None:
         """Tells the optimizer which variables each inner optimizer owns.
 
@@ -83,9 +83,10 @@ class AdversarialOptimizer(keras.optimizers.Optimizer):
         missing = sorted(set(self._optimizers) - set(named_groups))
         if missing:
             raise ValueError(f"No variables given for the optimizer group(s) {missing}.")
-        self._variable_groups = {group: list(named_groups[group]) for group in self._optimizers}
+        self._variable_groups = types.MappingProxyType(
+            {group: list(named_groups[group]) for group in self._optimizers}
+        )
 
-    @tracking.no_automatic_dependency_tracking
     def build(self, var_list: list) -> None:
         if self._variable_groups is None:
             raise ValueError(

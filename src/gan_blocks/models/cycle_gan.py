@@ -7,7 +7,6 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
-from keras.src.backend import compute_output_spec
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.image_pool import ImagePool
@@ -16,6 +15,7 @@ from gan_blocks.models.adversarial_model import (
     DEFAULT_BATCH_SIZE,
     AdversarialModel,
     check_player,
+    symbolic_call,
 )
 
 DIRECTIONS = ("a_to_b", "b_to_a")
@@ -174,7 +174,7 @@ class CycleGAN(AdversarialModel):
     @staticmethod
     def _spec(name: str, network: Any, shape: tuple) -> Any:
         try:
-            return compute_output_spec(network, keras.KerasTensor((None,) + shape))
+            return symbolic_call(network, keras.KerasTensor((None,) + shape))
         except Exception as error:
             raise ValueError(
                 f"Could not call `{name}` on images of shape {(None,) + shape}: {error}"

@@ -7,7 +7,6 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
-from keras.src.backend import compute_output_spec
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.models import input_checks
@@ -16,6 +15,7 @@ from gan_blocks.models.adversarial_model import (
     AdversarialModel,
     check_player,
     default_optimizer,
+    symbolic_call,
 )
 from gan_blocks.trainers import get_trainer
 
@@ -129,7 +129,7 @@ class GAN(AdversarialModel):
                     "or rebuild the generator."
                 )
         try:
-            image_spec = compute_output_spec(self.generator, self._generator_inputs_spec())
+            image_spec = symbolic_call(self.generator, self._generator_inputs_spec())
         except Exception as error:
             raise ValueError(
                 "Could not call the generator on latents of shape "
@@ -150,14 +150,14 @@ class GAN(AdversarialModel):
                     "discriminator's input match the generator's output."
                 )
         try:
-            compute_output_spec(self.discriminator, self._discriminator_inputs_spec(image_spec))
+            symbolic_call(self.discriminator, self._discriminator_inputs_spec(image_spec))
         except Exception as error:
             raise ValueError(
                 f"Could not call the discriminator on generated images of shape "
                 f"{(None,) + image_shape}: {error}"
             ) from error
         if self.augmentation is not None:
-            compute_output_spec(self.augmentation, image_spec)
+            symbolic_call(self.augmentation, image_spec)
         return image_shape
 
     def generator_trainable_variables(self) -> list:

@@ -7,7 +7,6 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
-from keras.src.backend import compute_output_spec
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.models import input_checks
@@ -15,6 +14,7 @@ from gan_blocks.models.adversarial_model import (
     DEFAULT_BATCH_SIZE,
     AdversarialModel,
     check_player,
+    symbolic_call,
 )
 
 
@@ -105,14 +105,14 @@ class Pix2Pix(AdversarialModel):
     def _build_players(self) -> tuple:
         source = keras.KerasTensor((None,) + self.source_shape)
         try:
-            target = compute_output_spec(self.generator, source)
+            target = symbolic_call(self.generator, source)
         except Exception as error:
             raise ValueError(
                 f"Could not call the generator on source images of shape "
                 f"{(None,) + self.source_shape}: {error}"
             ) from error
         try:
-            compute_output_spec(self.discriminator, [source, target])
+            symbolic_call(self.discriminator, [source, target])
         except Exception as error:
             raise ValueError(
                 "Could not call the discriminator on [source, image] pairs of shapes "

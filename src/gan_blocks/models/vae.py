@@ -14,6 +14,7 @@ from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
 from gan_blocks.models import input_checks
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
+from gan_blocks.trainers import resolve_auto_jit_compile
 
 RECONSTRUCTIONS = ("bernoulli", "gaussian")
 
@@ -100,11 +101,21 @@ class VAE(AtomicSavingMixin, keras.Model):
     def compile(
         self, optimizer: Any = "adam", jit_compile: bool | str = "auto", **kwargs: Any
     ) -> None:
-        """Configures the optimizer (`loss` and `metrics` are fixed by the ELBO)."""
+        """Configures the optimizer (`loss` and `metrics` are fixed by the ELBO).
+
+        Args:
+            optimizer: Optimizer or its name.
+            jit_compile: `"auto"` as in `gb.models.AdversarialModel.compile`
+                (`gan_blocks.trainers.resolve_auto_jit_compile`).
+            **kwargs: Passed to `keras.Model.compile`.
+        """
         for key in ("loss", "metrics"):
             if kwargs.get(key) is not None:
                 raise ValueError(f"VAE.compile does not take `{key}`: the loss is the ELBO.")
             kwargs.pop(key, None)
+        self._jit_compile_argument = jit_compile  # Saved as given: machines differ.
+        if jit_compile == "auto":
+            jit_compile = resolve_auto_jit_compile(self, kwargs.get("run_eagerly", False))
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
 
     def get_compile_config(self) -> dict[str, Any]:
@@ -112,7 +123,7 @@ class VAE(AtomicSavingMixin, keras.Model):
             return {}
         return {
             "optimizer": keras.saving.serialize_keras_object(self.optimizer),
-            "jit_compile": self.jit_compile,
+            "jit_compile": getattr(self, "_jit_compile_argument", self.jit_compile),
         }
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
