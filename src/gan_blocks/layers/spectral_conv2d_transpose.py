@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras import ops
-
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.spectral_normalization import SpectralNormalizedKernel
