@@ -199,10 +199,7 @@ class GAN(AdversarialModel):
 
         # Under tf.distribute each replica must draw its own share of the
         # global batch's latents (replicas share the seed state).
-        replica_share = getattr(get_trainer(), "replica_share", None)
-        if replica_share is None:
-            return draw(batch_size)
-        return replica_share(draw, batch_size)
+        return get_trainer().replica_share(draw, batch_size)
 
     def unpack_data(self, data: Any) -> tuple[Any, Any]:
         """Splits a batch from `fit` into `(images, condition)`, checked and float."""

@@ -1,8 +1,9 @@
-"""Per-backend gradient plumbing: the only modules that import a framework.
+"""Per-backend gradient plumbing, behind one contract (`contract.Trainer`).
 
-The shared GAN math (sampling, losses, metric trackers) is written once with
-`keras.ops`. What differs between backends is how gradients are taken and
-applied; each module here implements the same four functions:
+The shared training math (sampling, losses, metric trackers) is written once
+with `keras.ops`. What differs between backends is how gradients are taken and
+applied, and a few backend abilities; each module here (`tensorflow`, `jax`,
+`torch`) implements every function of `gan_blocks.trainers.contract.Trainer`:
 
 - `train_step(model, *args)`: the backend's `Model.train_step` entry point,
   which calls `model.optimization_step(data, minimize)` with a backend
@@ -17,13 +18,17 @@ applied; each module here implements the same four functions:
   stands for on this backend and machine (the rule: `resolve_auto_jit_compile`
   below). The TensorFlow module also has `onednn_enabled()`, the oneDNN state
   that rule reads.
+- `replica_share(sample_fn, batch_size)`: this replica's share of a global
+  batch of random draws (under `tf.distribute`; elsewhere the whole draw).
+- `conv_transpose(...)`: `keras.ops.conv_transpose`, replaced where the
+  backend's own op is slow (JAX's kernel gradient on a CPU) or missing
+  (TensorFlow's stock CPU kernels: dilated or channels-first transposed
+  convolutions).
 
-A backend module may also provide `conv_transpose` (same contract as
-`keras.ops.conv_transpose`) when the backend's own op is slow (JAX's kernel
-gradient on a CPU) or missing (TensorFlow's stock CPU kernels: dilated or
-channels-first transposed convolutions).
-
-Only the module of the active backend is ever imported.
+These modules are the only ones that import a framework to train; besides
+them, only the `tf.data` / tensorflow-datasets loaders of `gan_blocks.data`
+import TensorFlow, when called. Only the module of the active backend is
+ever imported.
 """
 
 from __future__ import annotations
@@ -188,8 +193,7 @@ def conv_transpose(
     >>> tuple(conv_transpose(x, kernel, strides=2, padding="same").shape)
     (1, 8, 8, 8)
     """
-    op = getattr(get_trainer(), "conv_transpose", keras.ops.conv_transpose)
-    return op(
+    return get_trainer().conv_transpose(
         inputs,
         kernel,
         strides=strides,

@@ -224,3 +224,8 @@ def resolve_auto_jit_compile(model: Any) -> bool:
     from keras.src.trainers.trainer import model_supports_jit
 
     return bool(model_supports_jit(model))
+
+
+def replica_share(sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
+    """`sample_fn(batch_size)`: JAX's data parallelism shards one global step."""
+    return sample_fn(batch_size)

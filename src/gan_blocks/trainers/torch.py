@@ -60,3 +60,31 @@ def resolve_auto_jit_compile(model: Any) -> bool:
     """
     del model
     return False
+
+
+def replica_share(sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
+    """`sample_fn(batch_size)`: no replicas inside a torch step."""
+    return sample_fn(batch_size)
+
+
+def conv_transpose(
+    inputs: Any,
+    kernel: Any,
+    strides: Any = 1,
+    padding: str = "valid",
+    output_padding: Any = None,
+    data_format: str | None = None,
+    dilation_rate: Any = 1,
+) -> Any:
+    """`keras.ops.conv_transpose`: torch's own op and gradients are fast."""
+    import keras
+
+    return keras.ops.conv_transpose(
+        inputs,
+        kernel,
+        strides=strides,
+        padding=padding,
+        output_padding=output_padding,
+        data_format=data_format,
+        dilation_rate=dilation_rate,
+    )

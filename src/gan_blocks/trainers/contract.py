@@ -1,0 +1,68 @@
+"""`Trainer`: the functions every per-backend trainer module provides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class Trainer(Protocol):
+    """The contract of `gan_blocks.trainers.tensorflow`, `.jax` and `.torch`.
+
+    `gan_blocks.trainers.get_trainer()` returns the active backend's module;
+    every module implements every function below, so callers never probe for
+    an ability with `getattr`. A test checks each backend's module against
+    this list.
+    """
+
+    def train_step(self, model: Any, *args: Any) -> Any:
+        """`Model.train_step`: calls `model.optimization_step(data, minimize)`.
+
+        `minimize(loss_fn, variables, optimizer)` evaluates `loss_fn() ->
+        (loss, logs)`, differentiates the loss with respect to `variables`
+        only, applies the gradients with `optimizer`, and returns
+        `(loss, logs)`. JAX's version takes and returns the model state.
+        """
+
+    def test_step(self, model: Any, *args: Any) -> Any:
+        """`Model.test_step`: calls `model.evaluation_step(data)`."""
+
+    def input_gradients(self, fn: Callable[[Any], Any], x: Any) -> Any:
+        """Gradient of `sum(fn(x))` with respect to `x`, differentiable again."""
+
+    def runs_on_accelerator(self) -> bool:
+        """Whether the backend computes on a GPU/TPU (async NaN guard there)."""
+
+    def resolve_auto_jit_compile(self, model: Any) -> bool:
+        """The `jit_compile` that `"auto"` stands for on this backend and machine."""
+
+    def replica_share(self, sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
+        """This replica's share of `sample_fn(global_batch_size)`.
+
+        Under `tf.distribute` each replica slices its share of one global draw;
+        where a backend has no replicas inside a step, `sample_fn(batch_size)`.
+        """
+
+    def conv_transpose(
+        self,
+        inputs: Any,
+        kernel: Any,
+        strides: Any = 1,
+        padding: str = "valid",
+        output_padding: Any = None,
+        data_format: str | None = None,
+        dilation_rate: Any = 1,
+    ) -> Any:
+        """`keras.ops.conv_transpose`, or a faster / more widely supported equivalent."""
+
+
+# The names of the contract, for tests and for readers of a trainer module.
+TRAINER_FUNCTIONS = (
+    "train_step",
+    "test_step",
+    "input_gradients",
+    "runs_on_accelerator",
+    "resolve_auto_jit_compile",
+    "replica_share",
+    "conv_transpose",
+)
