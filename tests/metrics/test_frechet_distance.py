@@ -176,3 +176,18 @@ def test_errors_say_what_was_received():
         fid.update_state(np.zeros((4, 3)), np.zeros((4, 3)), sample_weight=1.0)
     with pytest.raises(ValueError, match="NaN"):
         fid.update_state(None, np.full((4, 3), np.nan))
+
+
+def test_warns_when_fewer_images_than_feature_dimensions():
+    import warnings
+
+    rng = np.random.default_rng(0)
+    fid = gb.metrics.FrechetDistance(feature_extractor=identity)
+    fid.update_state(rng.normal(size=(10, 16)), rng.normal(size=(40, 16)))
+    with pytest.warns(UserWarning, match=r"10 real and 40 generated images of 16-d.*at least 16"):
+        fid.result()
+    fid = gb.metrics.FrechetDistance(feature_extractor=identity)
+    fid.update_state(rng.normal(size=(40, 16)), rng.normal(size=(40, 16)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fid.result()

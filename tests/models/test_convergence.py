@@ -14,7 +14,8 @@ def mixture(n, seed=0):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, MODES, n)
     points = CENTERS[labels] + SIGMA * rng.normal(size=(n, 2))
-    return points.astype("float32"), labels.astype("int32")
+    # A tanh generator's range: the rare points beyond 4 sigma are clipped.
+    return np.clip(points, -1.0, 1.0).astype("float32"), labels.astype("int32")
 
 
 def nearest_mode(samples):

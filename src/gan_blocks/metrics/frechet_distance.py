@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -117,6 +118,9 @@ class FrechetDistance(GenerativeMetric):
     FID is biased upwards for small samples: compare numbers computed from
     the same number of images (10k or 50k is usual for natural images), the
     same extractor and the same resize; the `protocol` property records them.
+    With fewer images than feature dimensions (2048 for InceptionV3) a
+    covariance estimate is singular and the bias is large: `result()` then
+    warns (Python `warnings`).
 
     Args:
         feature_extractor: `None` for InceptionV3 (built lazily on first
@@ -194,8 +198,23 @@ class FrechetDistance(GenerativeMetric):
         }
 
     def result(self) -> float:
-        """The Frechet distance of the features seen so far."""
+        """The Frechet distance of the features seen so far.
+
+        Warns when either image set is smaller than the feature dimension.
+        """
         stats = self.statistics()
+        fewest = min(self.num_real, self.num_generated)
+        if self.feature_dim is not None and fewest < self.feature_dim:
+            warnings.warn(
+                f"FID from {self.num_real} real and {self.num_generated} generated images "
+                f"of {self.feature_dim}-d features: with fewer images than feature "
+                "dimensions the covariance estimates are singular and the distance is "
+                "strongly biased upwards, so it compares only with FIDs from as many "
+                f"images. Use at least {self.feature_dim} images per set (10k-50k is "
+                "usual with InceptionV3's 2048-d features).",
+                UserWarning,
+                stacklevel=2,
+            )
         return frechet_distance(
             stats["mu_real"], stats["sigma_real"], stats["mu_generated"], stats["sigma_generated"]
         )

@@ -12,6 +12,7 @@ from keras import ops
 
 from gan_blocks import losses as losses_module
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
@@ -86,8 +87,11 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             registered with `add_ema` (e.g. 0.999); `None` disables it.
         augmentation: Optional differentiable Keras layer (or model) applied to
             real and generated images before every discriminator (DiffAugment).
-        seed: Seed of the model's `SeedGenerator` (latents, label noise, image
-            pools); same seed and data give the same training run.
+        seed: Seed of the model's `SeedGenerator`: the random draws of
+            training (latents, label noise, image pools, interpolation
+            weights of penalties). It does not touch the networks' initial
+            weights, which exist before the model: for an identical run, also
+            call `keras.utils.set_random_seed(seed)` before building them.
         **kwargs: Passed to `keras.Model` (e.g. `name`).
 
     Example:
@@ -289,6 +293,85 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             return images
         return self.augmentation(images, training=True)
 
+    def discriminator_terms(self, judge: Any, real_images: Any, fake_images: Any) -> tuple:
+        """The compiled adversarial loss of one discriminator, plus its penalty.
+
+        Args:
+            judge: Maps images to the discriminator's logits (augmenting them
+                and adding any condition).
+            real_images: Real images.
+            fake_images: Generated images (without gradient to the generator).
+
+        Returns:
+            `(loss, logs)`; `logs` holds the penalty under its name when one is
+            compiled (already added to `loss`).
+        """
+        loss = self.adversarial_loss.discriminator_loss(
+            judge(real_images), judge(fake_images), seed=self.seed_generator
+        )
+        logs = {}
+        if self.penalty is not None:
+            value = self.penalty(judge, real_images, fake_images, seed=self.seed_generator)
+            loss = loss + value
+            logs[self.penalty.name] = value
+        return loss, logs
+
+    def generator_terms(self, judge: Any, fake_images: Any, real_images: Any = None) -> Any:
+        """The compiled adversarial loss of a generator whose fakes `judge` scores.
+
+        Relativistic losses also score `real_images` (without gradient).
+        """
+        real_logits = None
+        if getattr(self.adversarial_loss, "requires_real_logits_for_generator", False):
+            real_logits = ops.stop_gradient(judge(real_images))
+        return self.adversarial_loss.generator_loss(judge(fake_images), real_logits)
+
+    @staticmethod
+    def check_image_shape(images: Any, expected: tuple, what: str, source: str) -> None:
+        """Raises unless `images` is a batch of `expected`-shaped images.
+
+        Args:
+            images: A batch (array or tensor).
+            expected: Shape of one image (`None` entries match anything).
+            what: What the images are, for the message (e.g. "real images").
+            source: What fixes the shape, for the message.
+        """
+        shape = tuple(images.shape[1:])
+        compatible = len(shape) == len(expected) and all(
+            a is None or b is None or a == b for a, b in zip(shape, expected)
+        )
+        if not compatible:
+            raise ValueError(
+                f"Expected {what} of shape (batch, {', '.join(map(str, expected))}) to "
+                f"match {source}, but received a batch of shape {tuple(images.shape)}."
+            )
+
+    @staticmethod
+    def unpack_pair(data: Any, message: str) -> tuple[Any, Any]:
+        """Splits `fit` data into its two inputs (`fit(x, y)` or `(x, y)` batches).
+
+        Raises:
+            ValueError: With `message` when the data has a single input.
+        """
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
+            x, y = x
+        if y is None:
+            raise ValueError(message)
+        return x, y
+
+    @staticmethod
+    def as_float(images: Any) -> Any:
+        """`images` as a tensor, cast to float32 unless it is floating already."""
+        images = ops.convert_to_tensor(images)
+        if not keras.backend.is_float_dtype(images.dtype):
+            images = ops.cast(images, "float32")
+        return images
+
+    # Attributes holding the discriminators (checked for a final sigmoid by
+    # `compile`); `CycleGAN` has two.
+    discriminator_names: tuple[str, ...] = ("discriminator",)
+
     # -------------------------------------------------------------- compile
     def compile(
         self,
@@ -301,11 +384,20 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
     ) -> None:
         """Configures the optimizers, the adversarial loss and a penalty.
 
+        Each optimizer left out (`None`) defaults to DCGAN's
+        `Adam(learning_rate=2e-4, beta_1=0.5)`, a new object per group. When
+        some are given and others left out (e.g. only `generator_optimizer`),
+        `compile` warns (Python `warnings`) naming the groups that got the
+        default, since a learning rate chosen for one player is easily
+        assumed to apply to both. `compile` also warns when a discriminator
+        ends in a sigmoid: every gan-blocks loss takes logits.
+
         Args:
             generator_optimizer: Optimizer (or name) of the generator group.
                 Default: DCGAN's `Adam(2e-4, beta_1=0.5)`.
             discriminator_optimizer: Optimizer (or name) of the discriminator
-                group, a distinct object. Default: `Adam(2e-4, beta_1=0.5)`.
+                group, a distinct object (one optimizer object cannot serve
+                two groups or two models). Default: `Adam(2e-4, beta_1=0.5)`.
             loss: Adversarial loss name (see `gb.registry.names("loss")`) or
                 `gb.losses.AdversarialLoss`.
             penalty: `None`, `"gradient_penalty"`, `"r1"` or a
@@ -361,6 +453,14 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
                 f"Optimizers given for unknown group(s) {unknown}; "
                 f"{type(self).__name__} has the groups {list(variable_groups)}."
             )
+        missing = [group for group in variable_groups if not optimizers.get(group)]
+        if missing and len(missing) < len(variable_groups):
+            input_checks.warn(
+                f"{type(self).__name__}.compile got no optimizer for the group(s) "
+                f"{missing}; they use DCGAN's default Adam(learning_rate=2e-4, "
+                "beta_1=0.5). Pass one optimizer per group (e.g. both "
+                "generator_optimizer and discriminator_optimizer) to choose them."
+            )
         resolved = {
             group: keras.optimizers.get(optimizers.get(group) or default_optimizer())
             for group in variable_groups
@@ -378,6 +478,7 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             resolved = {group: _loss_scaled(opt) for group, opt in resolved.items()}
         self.adversarial_loss = losses_module.get(loss)
         self.penalty = losses_module.get_penalty(penalty)
+        self._warn_sigmoid_discriminators()
         # A read-only mapping: Keras would track a dict of variables as the
         # model's own, and saving would then store them twice.
         self._group_variables = types.MappingProxyType(variable_groups)
@@ -393,6 +494,18 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             auto_scale_loss=False,
             **kwargs,
         )
+
+    def _warn_sigmoid_discriminators(self) -> None:
+        for name in self.discriminator_names:
+            network = getattr(self, name, None)
+            if network is None or input_checks.final_activation(network) != "sigmoid":
+                continue
+            input_checks.warn(
+                f"The {name} ends in a sigmoid, but the {self.adversarial_loss.name} "
+                "loss takes logits (unbounded scores, e.g. from a final Dense(1) with "
+                "no activation): the sigmoid squashes them into (0, 1) and training "
+                "stalls. Remove the final sigmoid."
+            )
 
     def _make_optimizer(self, optimizers: dict) -> AdversarialOptimizer:
         if list(optimizers) == ["generator", "discriminator"]:
@@ -503,6 +616,10 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
     ) -> Any:
         """`keras.Model.fit`, after checking the data and adding a NaN guard.
 
+        Refuses empty data and runs `check_training_data` before training;
+        the callbacks of `fit_callbacks()` (the `NonFiniteLossGuard`) then
+        check every batch.
+
         Args:
             x: Training data (numpy arrays, `tf.data.Dataset`, `PyDataset`).
             y: Second input where the model takes one (labels, targets).
@@ -514,19 +631,20 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             A `History` with one entry per name of `loss_names()`.
         """
         if not self.compiled:
-            raise RuntimeError(
-                f"Call `compile(...)` on the {type(self).__name__} before `fit`."
-            )
-        for name, data in (("x", x), ("y", y)):
-            if hasattr(data, "shape") and len(data.shape) > 0 and data.shape[0] == 0:
-                raise ValueError(
-                    f"`fit` received an empty array: {name} has shape {tuple(data.shape)}. "
-                    "Pass at least one batch of training data."
-                )
+            raise RuntimeError(f"Call `compile(...)` on the {type(self).__name__} before `fit`.")
+        input_checks.check_not_empty(x, y)
         self.check_training_data(x, y)
-        callbacks = list(callbacks or [])
-        callbacks.append(NonFiniteLossGuard(tuple(m.name for m in self.metrics)))
+        callbacks = list(callbacks or []) + self.fit_callbacks()
         return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+
+    def fit_callbacks(self) -> list:
+        """Callbacks `fit` adds after the user's.
+
+        Returns:
+            `[NonFiniteLossGuard(...)]` on the logged losses; subclasses add
+            checks that run after every batch (e.g. `ConditionalGAN`'s labels).
+        """
+        return [NonFiniteLossGuard(tuple(m.name for m in self.metrics))]
 
     # ------------------------------------------------------------ inference
     @staticmethod

@@ -12,6 +12,8 @@ from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_model import DEFAULT_BATCH_SIZE
 from gan_blocks.models.gan import GAN
+from gan_blocks.models.non_finite_loss_guard import current_values
+from gan_blocks.trainers import get_trainer
 
 
 def _label_shape(model: keras.layers.Layer) -> tuple:
@@ -27,9 +29,17 @@ class ConditionalGAN(GAN):
 
     The generator is called on `[latents, labels]` and the discriminator on
     `[images, labels]`, with integer class labels (shape `(batch,)` or
-    `(batch, 1)`, following the models' label inputs). Generated images in a
+    `(batch, 1)`, following the models' label inputs; a player whose label
+    input has shape `(num_classes,)` gets one-hot rows). Generated images in a
     discriminator step use the real batch's labels. Everything else (losses,
     penalties, EMA, saving, backends) is as in `GAN`.
+
+    `fit` takes class ids (integers, or floats holding integers) in
+    `[0, num_classes)` or one-hot rows of width `num_classes`, and refuses
+    anything else with one `ValueError`: every label of a numpy array is
+    checked before training, and a bad label in a later batch of a dataset
+    is caught inside the step (recorded in a non-trainable variable, then
+    clamped so nothing crashes) and raised after that batch, on every backend.
 
     Args:
         generator: Model taking `[latents, labels]`, returning images.
@@ -75,7 +85,25 @@ class ConditionalGAN(GAN):
         self.num_classes = int(num_classes)
         self._generator_label_shape = _label_shape(generator)
         self._discriminator_label_shape = _label_shape(discriminator)
+        # `[found, label]`: the first bad label the step met. Kept out of
+        # Keras' tracking, so files stay as before; `variables` lists it, so
+        # JAX's stateless step threads it.
+        label_check = keras.Variable(
+            np.zeros(2, "float32"),
+            trainable=False,
+            dtype="float32",
+            autocast=False,
+            aggregation="only_first_replica",
+            name="label_check",
+        )
+        object.__setattr__(self, "label_check", label_check)
         super().__init__(generator, discriminator, latent_dim, **kwargs)
+        self._label_rank = None  # Of the last fit's labels.
+
+    @property
+    def variables(self) -> list:
+        """The model's variables, with the step's bad-label record."""
+        return super().variables + [self.label_check]
 
     def _generator_inputs_spec(self) -> Any:
         return [
@@ -90,18 +118,48 @@ class ConditionalGAN(GAN):
         ]
 
     def unpack_data(self, data: Any) -> tuple[Any, Any]:
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
-            x, y = x
-        if y is None:
-            raise ValueError(
-                "ConditionalGAN.fit needs class labels: call fit(images, labels) or "
-                "pass a dataset yielding (images, labels)."
-            )
-        return self._real_images(x), ops.cast(ops.reshape(y, (-1,)), "int32")
+        x, y = self.unpack_pair(
+            data,
+            "ConditionalGAN.fit needs class labels: call fit(images, labels) or "
+            "pass a dataset yielding (images, labels).",
+        )
+        return self._real_images(x), self._class_ids(y)
 
-    @staticmethod
-    def _shaped(labels: Any, shape: tuple) -> Any:
+    def _class_ids(self, labels: Any) -> Any:
+        """Labels of a batch as int32 class ids; records and clamps bad ones."""
+        labels = ops.convert_to_tensor(labels)
+        try:
+            shape = tuple(labels.shape)
+        except ValueError:  # Unknown rank: read as class ids.
+            shape = (None,)
+        if len(shape) >= 2 and shape[-1] is not None and shape[-1] > 1:
+            if shape[-1] != self.num_classes:
+                raise input_checks.label_error(
+                    self.num_classes,
+                    f"one-hot labels of width {shape[-1]} (a batch of shape {shape})",
+                )
+            return ops.cast(ops.reshape(ops.argmax(labels, axis=-1), (-1,)), "int32")
+        flat = ops.reshape(labels, (-1,))
+        valid = ops.logical_and(flat >= 0, flat < self.num_classes)
+        if keras.backend.is_float_dtype(flat.dtype):
+            whole = ops.logical_and(ops.isfinite(flat), ops.equal(flat, ops.floor(flat)))
+            valid = ops.logical_and(valid, whole)
+        self._record_bad_label(flat, valid)
+        return ops.cast(ops.where(valid, flat, ops.zeros_like(flat)), "int32")
+
+    def _record_bad_label(self, flat: Any, valid: Any) -> None:
+        # A padding entry keeps argmin defined for an empty batch.
+        values = ops.concatenate([ops.cast(flat, "float32"), ops.zeros((1,), "float32")])
+        marks = ops.concatenate([ops.cast(valid, "int32"), ops.zeros((1,), "int32")])
+        first_bad = ops.take(values, ops.argmin(marks))
+        found = ops.logical_not(ops.all(valid))
+        record = self.label_check.value
+        new = ops.stack([ops.ones((), "float32"), first_bad])
+        self.label_check.assign(ops.where(ops.logical_and(found, record[0] == 0), new, record))
+
+    def _shaped(self, labels: Any, shape: tuple) -> Any:
+        if shape == (self.num_classes,):  # A player taking one-hot rows.
+            return ops.cast(ops.one_hot(labels, self.num_classes), "int32")
         return ops.reshape(labels, (-1,) + shape)
 
     def run_generator(self, latents: Any, condition: Any, training: bool) -> Any:
@@ -114,8 +172,20 @@ class ConditionalGAN(GAN):
         return self.discriminator([images, labels], training=True)
 
     def check_training_data(self, x: Any, y: Any) -> None:
+        """Checks the images as `GAN` does, and every label of a numpy array."""
         super().check_training_data(x, y)
-        input_checks.check_labels(input_checks.peek_labels(x, y), self.num_classes)
+        labels = input_checks.peek_labels(x, y)
+        input_checks.check_labels(labels, self.num_classes)
+        if labels is not None:
+            # TensorFlow would retrace the step for labels of another rank
+            # (ids after one-hot rows) with a shape of unknown rank: trace anew.
+            if self._label_rank not in (None, labels.ndim):
+                self.train_function = None
+            self._label_rank = labels.ndim
+
+    def fit_callbacks(self) -> list:
+        """The bad-label check of the step, then `GAN`'s NaN guard."""
+        return [_LabelCheck(self.num_classes)] + super().fit_callbacks()
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         """Generates images from `[latents, labels]`."""
@@ -181,3 +251,30 @@ class ConditionalGAN(GAN):
         config = super().get_config()
         config["num_classes"] = self.num_classes
         return config
+
+
+class _LabelCheck(keras.callbacks.Callback):
+    """Raises the label error after a batch in which the step met a bad label."""
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.num_classes = num_classes
+        self.async_safe = get_trainer().runs_on_accelerator()
+        self._epoch = 0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.model.label_check.assign(np.zeros(2, "float32"))
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        (record,) = current_values(self.model, [self.model.label_check])
+        found, label = ops.convert_to_numpy(record)
+        if found:
+            self.model.stop_training = True
+            raise input_checks.label_error(
+                self.num_classes,
+                f"the label {input_checks.format_label(label)} in a training batch "
+                f"(epoch {self._epoch + 1}, batch {batch + 1})",
+            )

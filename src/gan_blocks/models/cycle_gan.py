@@ -46,7 +46,7 @@ class CycleGAN(AdversarialModel):
     B -> A -> B) plus `cycle_weight * identity_weight` times the identity L1
     (`generator_ab(b) ~ b`, `generator_ba(a) ~ a`), as in the authors' code.
     The discriminators see generated images through an `ImagePool` of the last
-    `pool_size` fakes per domain, and their loss is halved. Both generators
+    `pool_size` fakes per domain, and their loss (penalty included) is halved. Both generators
     share one optimizer (group `"generator"`), both discriminators the other
     (`"discriminator"`). `fit` logs `d_loss`, `g_loss` (the total),
     `cycle_loss` and `identity_loss`; `translate(images, direction)` maps a
@@ -155,6 +155,9 @@ class CycleGAN(AdversarialModel):
         self.add_ema("generator_ab", keras.KerasTensor((None,) + self.shape_a))
         self.add_ema("generator_ba", keras.KerasTensor((None,) + self.shape_b))
 
+    # The discriminators `compile` checks for a final sigmoid.
+    discriminator_names = ("discriminator_a", "discriminator_b")
+
     def _build_players(self) -> tuple[tuple, tuple]:
         shape_a = _input_shape(self.generator_ab, "generator_ab")
         specs = {}
@@ -226,46 +229,29 @@ class CycleGAN(AdversarialModel):
 
     def unpack_data(self, data: Any) -> tuple[Any, Any]:
         """Splits a batch into `(images_a, images_b)` float tensors."""
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
-            x, y = x
-        if y is None:
-            raise ValueError(
-                "CycleGAN.fit needs batches of (images_a, images_b): pass "
-                "gb.data.unpaired(images_a, images_b, batch_size) or a dataset "
-                "yielding (images_a, images_b)."
-            )
-        return self._domain(x, "a"), self._domain(y, "b")
+        images_a, images_b = self.unpack_pair(
+            data,
+            "CycleGAN.fit needs batches of (images_a, images_b): pass "
+            "gb.data.unpaired(images_a, images_b, batch_size) or a dataset "
+            "yielding (images_a, images_b).",
+        )
+        return self._domain(images_a, "a"), self._domain(images_b, "b")
 
     def _domain(self, images: Any, domain: str) -> Any:
         expected = self.shape_a if domain == "a" else self.shape_b
-        shape = tuple(images.shape[1:])
-        compatible = len(shape) == len(expected) and all(
-            s is None or s == e for s, e in zip(shape, expected)
-        )
-        if not compatible:
-            raise ValueError(
-                f"Expected domain-{domain.upper()} images of shape (batch, "
-                f"{', '.join(map(str, expected))}), but received a batch of shape "
-                f"{tuple(images.shape)}."
-            )
-        images = ops.convert_to_tensor(images)
-        if not keras.backend.is_float_dtype(images.dtype):
-            images = ops.cast(images, "float32")
-        return images
+        name = f"domain-{domain.upper()} images"
+        self.check_image_shape(images, expected, name, f"the {name} the generators take")
+        return self.as_float(images)
 
-    def _discriminator_loss(self, discriminator: Any, real: Any, fake: Any) -> tuple[Any, Any]:
+    def _discriminator_terms(self, discriminator: Any, real: Any, fake: Any) -> tuple[Any, Any]:
         def judge(images: Any) -> Any:
             return discriminator(self.augment(images), training=True)
 
-        loss = 0.5 * self.adversarial_loss.discriminator_loss(
-            judge(real), judge(fake), seed=self.seed_generator
-        )
-        penalty = None
-        if self.penalty is not None:
-            penalty = self.penalty(judge, real, fake, seed=self.seed_generator)
-            loss = loss + penalty
-        return loss, penalty
+        # Halved as in the paper (penalty included), so the discriminators
+        # learn slower than the generators.
+        loss, logs = self.discriminator_terms(judge, real, fake)
+        penalty = logs.get(self.penalty.name) if self.penalty is not None else None
+        return 0.5 * loss, penalty
 
     def discriminator_objective(self, images_a: Any, images_b: Any) -> tuple[Any, dict]:
         """Both discriminators on real images against pooled translations."""
@@ -273,21 +259,25 @@ class CycleGAN(AdversarialModel):
         fake_a = ops.stop_gradient(self.generator_ba(images_b, training=True))
         fake_b = self.pool_b(fake_b, training=True)
         fake_a = self.pool_a(fake_a, training=True)
-        loss_a, penalty_a = self._discriminator_loss(self.discriminator_a, images_a, fake_a)
-        loss_b, penalty_b = self._discriminator_loss(self.discriminator_b, images_b, fake_b)
+        loss_a, penalty_a = self._discriminator_terms(self.discriminator_a, images_a, fake_a)
+        loss_b, penalty_b = self._discriminator_terms(self.discriminator_b, images_b, fake_b)
         logs = {}
         if self.penalty is not None:
-            logs[self.penalty.name] = penalty_a + penalty_b
+            logs[self.penalty.name] = 0.5 * (penalty_a + penalty_b)
         return loss_a + loss_b, logs
 
     def generator_objective(self, images_a: Any, images_b: Any) -> tuple[Any, dict]:
         """Adversarial terms of both generators plus the cycle and identity L1s."""
         fake_b = self.generator_ab(images_a, training=True)
         fake_a = self.generator_ba(images_b, training=True)
-        adversarial = self.adversarial_loss.generator_loss(
-            self.discriminator_b(self.augment(fake_b), training=True)
-        ) + self.adversarial_loss.generator_loss(
-            self.discriminator_a(self.augment(fake_a), training=True)
+        adversarial = self.generator_terms(
+            lambda images: self.discriminator_b(self.augment(images), training=True),
+            fake_b,
+            images_b,
+        ) + self.generator_terms(
+            lambda images: self.discriminator_a(self.augment(images), training=True),
+            fake_a,
+            images_a,
         )
         cycle = _l1(self.generator_ba(fake_b, training=True), images_a) + _l1(
             self.generator_ab(fake_a, training=True), images_b
@@ -303,7 +293,11 @@ class CycleGAN(AdversarialModel):
         return total, {"cycle_loss": cycle, "identity_loss": identity}
 
     def check_training_data(self, x: Any, y: Any) -> None:
-        """Raises early on images outside [-1, 1] or of the wrong shape."""
+        """Raises early on images the generators cannot produce, NaN, or wrong shapes.
+
+        Domain-A images must lie in the range of `generator_ba`'s final
+        activation (it produces A images), domain-B images in `generator_ab`'s.
+        """
         sample = input_checks.peek_batch(x)
         if sample is None:
             return
@@ -316,12 +310,17 @@ class CycleGAN(AdversarialModel):
             samples = tuple(input_checks.peek_batch(item) for item in x)
         else:
             samples = (sample,)
+        producers = {"a": self.generator_ba, "b": self.generator_ab}
         for domain, images in zip("ab", samples):
             if images is not None:
                 images = np.asarray(images)
                 if images.ndim >= 1:
                     self._domain(images[:1], domain)
-                input_checks.check_image_range(images, what=f"domain-{domain.upper()} images")
+                input_checks.check_image_range(
+                    images,
+                    input_checks.final_activation(producers[domain]),
+                    what=f"domain-{domain.upper()} images",
+                )
 
     # ----------------------------------------------------------- inference
     def call(self, inputs: Any, training: bool = False) -> Any:

@@ -48,7 +48,9 @@ class GAN(AdversarialModel):
 
     Args:
         generator: `keras.Model` mapping latents of shape `(batch, *latent_dim)`
-            to images, ideally ending in `tanh` (images in [-1, 1]).
+            to images, typically ending in `tanh` (images in [-1, 1]). `fit`
+            checks the data against its final activation: values in [-1, 1]
+            for tanh, [0, 1] for sigmoid, anything for a linear output.
         discriminator: `keras.Model` mapping images to logits (no sigmoid).
         latent_dim: Size (int) or shape (tuple) of one latent vector.
         discriminator_steps: Discriminator updates per generator update (on the
@@ -58,8 +60,12 @@ class GAN(AdversarialModel):
             and `call`; `None` disables it.
         augmentation: Optional differentiable Keras layer (or model) applied to
             real and generated images before the discriminator (DiffAugment).
-        seed: Seed of the model's `SeedGenerator` (latents, label noise,
-            interpolation); same seed and data give the same training run.
+        seed: Seed of the model's `SeedGenerator`: latents, label noise and
+            the interpolation of penalties draw from it, so the same seed,
+            data and initial weights give the same training run. It does not
+            seed the networks' initial weights (they are built before the
+            GAN): call `keras.utils.set_random_seed(seed)` before building
+            them for identical initial weights.
         **kwargs: Passed to `keras.Model` (e.g. `name`).
 
     Example:
@@ -210,22 +216,10 @@ class GAN(AdversarialModel):
 
     def _real_images(self, images: Any) -> Any:
         self._check_images(images)
-        images = ops.convert_to_tensor(images)
-        if not keras.backend.is_float_dtype(images.dtype):
-            images = ops.cast(images, "float32")
-        return images
+        return self.as_float(images)
 
     def _check_images(self, images: Any) -> None:
-        shape = tuple(images.shape[1:])
-        compatible = len(shape) == len(self.image_shape) and all(
-            a is None or b is None or a == b for a, b in zip(shape, self.image_shape)
-        )
-        if not compatible:
-            raise ValueError(
-                f"Expected real images of shape (batch, {', '.join(map(str, self.image_shape))}) "
-                f"to match the generator's output, but received a batch of shape "
-                f"{tuple(images.shape)}."
-            )
+        self.check_image_shape(images, self.image_shape, "real images", "the generator's output")
 
     def run_generator(self, latents: Any, condition: Any, training: bool) -> Any:
         """Calls the generator (overridden by conditional models)."""
@@ -240,33 +234,19 @@ class GAN(AdversarialModel):
         batch_size = ops.shape(real_images)[0]
         latents = self.sample_latents(batch_size)
         fake_images = ops.stop_gradient(self.run_generator(latents, condition, training=True))
-        real_logits = self.run_discriminator(real_images, condition)
-        fake_logits = self.run_discriminator(fake_images, condition)
-        loss = self.adversarial_loss.discriminator_loss(
-            real_logits, fake_logits, seed=self.seed_generator
+        return self.discriminator_terms(
+            lambda images: self.run_discriminator(images, condition), real_images, fake_images
         )
-        logs = {}
-        if self.penalty is not None:
-            value = self.penalty(
-                lambda images: self.run_discriminator(images, condition),
-                real_images,
-                fake_images,
-                seed=self.seed_generator,
-            )
-            loss = loss + value
-            logs[self.penalty.name] = value
-        return loss, logs
 
     def generator_objective(self, real_images: Any, condition: Any) -> tuple[Any, dict]:
         """The generator's loss on one batch, plus terms to log."""
         batch_size = ops.shape(real_images)[0]
         latents = self.sample_latents(batch_size)
         fake_images = self.run_generator(latents, condition, training=True)
-        fake_logits = self.run_discriminator(fake_images, condition)
-        real_logits = None
-        if getattr(self.adversarial_loss, "requires_real_logits_for_generator", False):
-            real_logits = ops.stop_gradient(self.run_discriminator(real_images, condition))
-        return self.adversarial_loss.generator_loss(fake_logits, real_logits), {}
+        loss = self.generator_terms(
+            lambda images: self.run_discriminator(images, condition), fake_images, real_images
+        )
+        return loss, {}
 
     def update_ema_generator(self) -> None:
         """Moves the EMA generator's weights towards the generator's."""
@@ -284,8 +264,8 @@ class GAN(AdversarialModel):
         """`keras.Model.fit`, after checking the data and adding a NaN guard.
 
         Args:
-            x: Real images (numpy array, `tf.data.Dataset`, `PyDataset`), scaled
-                to [-1, 1].
+            x: Real images (numpy array, `tf.data.Dataset`, `PyDataset`), in
+                the generator's output range ([-1, 1] for a tanh generator).
             y: Unused for `GAN` (labels for `ConditionalGAN`).
             *args: Passed to `keras.Model.fit`.
             callbacks: Keras callbacks.
@@ -297,12 +277,18 @@ class GAN(AdversarialModel):
         return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
 
     def check_training_data(self, x: Any, y: Any) -> None:
-        """Raises early, with advice, on images outside [-1, 1] or of the wrong shape."""
+        """Raises early, with advice, on images the generator cannot produce.
+
+        Refuses images of the wrong shape, NaN or infinite values, and values
+        outside the range of the generator's final activation
+        (`input_checks.check_image_range`); a numpy array is checked in full.
+        """
         sample = input_checks.peek_batch(x)
         if sample is not None:
             if sample.ndim >= 1:
                 self._check_images(sample)
-            input_checks.check_image_range(sample)
+            activation = input_checks.final_activation(self.generator)
+            input_checks.check_image_range(sample, activation)
 
     def _select_generator(self, use_ema: bool = True) -> keras.Model:
         return self.select_network("generator", use_ema)

@@ -41,7 +41,8 @@ class Pix2Pix(AdversarialModel):
     The generator's noise is its dropout (pix2pix has no latent input).
 
     Args:
-        generator: Model mapping source images to target images (tanh output).
+        generator: Model mapping source images to target images (tanh output;
+            `fit` checks the targets against its final activation).
         discriminator: Model called on `[source, image]`, returning logits.
         l1_weight: Weight of the L1 term (lambda = 100 in the paper).
         discriminator_steps: Discriminator updates per generator update.
@@ -126,31 +127,16 @@ class Pix2Pix(AdversarialModel):
 
     def unpack_data(self, data: Any) -> tuple[Any, Any]:
         """Splits a batch into `(target, source)` tensors."""
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
-            x, y = x
-        if y is None:
-            raise ValueError(
-                "Pix2Pix.fit needs (source, target) pairs: call fit(sources, targets) or "
-                "pass a dataset yielding (source, target)."
-            )
-        self._check_targets(y)
-        target = ops.convert_to_tensor(y)
-        if not keras.backend.is_float_dtype(target.dtype):
-            target = ops.cast(target, "float32")
-        return target, ops.convert_to_tensor(x)
+        source, target = self.unpack_pair(
+            data,
+            "Pix2Pix.fit needs (source, target) pairs: call fit(sources, targets) or "
+            "pass a dataset yielding (source, target).",
+        )
+        self._check_targets(target)
+        return self.as_float(target), ops.convert_to_tensor(source)
 
     def _check_targets(self, images: Any) -> None:
-        shape = tuple(images.shape[1:])
-        compatible = len(shape) == len(self.image_shape) and all(
-            a is None or b is None or a == b for a, b in zip(shape, self.image_shape)
-        )
-        if not compatible:
-            raise ValueError(
-                f"Expected target images of shape (batch, "
-                f"{', '.join(map(str, self.image_shape))}) to match the generator's "
-                f"output, but received a batch of shape {tuple(images.shape)}."
-            )
+        self.check_image_shape(images, self.image_shape, "target images", "the generator's output")
 
     def run_discriminator(self, images: Any, source: Any) -> Any:
         """Calls the discriminator on `[source, augmented images]` in training mode."""
@@ -159,42 +145,36 @@ class Pix2Pix(AdversarialModel):
     def discriminator_objective(self, target: Any, source: Any) -> tuple[Any, dict]:
         """Real pairs `[source, target]` against translated pairs."""
         fake = ops.stop_gradient(self.generator(source, training=True))
-        real_logits = self.run_discriminator(target, source)
-        fake_logits = self.run_discriminator(fake, source)
-        loss = self.adversarial_loss.discriminator_loss(
-            real_logits, fake_logits, seed=self.seed_generator
+        return self.discriminator_terms(
+            lambda images: self.run_discriminator(images, source), target, fake
         )
-        logs = {}
-        if self.penalty is not None:
-            value = self.penalty(
-                lambda images: self.run_discriminator(images, source),
-                target,
-                fake,
-                seed=self.seed_generator,
-            )
-            loss = loss + value
-            logs[self.penalty.name] = value
-        return loss, logs
 
     def generator_objective(self, target: Any, source: Any) -> tuple[Any, dict]:
         """Adversarial loss plus `l1_weight` times the L1 distance to the target."""
         fake = self.generator(source, training=True)
-        fake_logits = self.run_discriminator(fake, source)
-        real_logits = None
-        if getattr(self.adversarial_loss, "requires_real_logits_for_generator", False):
-            real_logits = ops.stop_gradient(self.run_discriminator(target, source))
-        adversarial = self.adversarial_loss.generator_loss(fake_logits, real_logits)
+        adversarial = self.generator_terms(
+            lambda images: self.run_discriminator(images, source), fake, target
+        )
         l1 = ops.mean(ops.abs(ops.cast(target, "float32") - ops.cast(fake, "float32")))
         return adversarial + self.l1_weight * l1, {"l1_loss": l1}
 
     def check_training_data(self, x: Any, y: Any) -> None:
-        """Raises early on sources or targets outside [-1, 1] or of the wrong shape."""
+        """Raises early on targets the generator cannot produce, NaN, or wrong shapes.
+
+        Targets must lie in the range of the generator's final activation
+        ([-1, 1] for tanh); sources, which the generator only reads, must be
+        finite.
+        """
         if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
             x, y = x
-        for what, data in (("source images", x), ("target images", y)):
+        activation = input_checks.final_activation(self.generator)
+        for what, data, ends_in in (
+            ("source images", x, None),
+            ("target images", y, activation),
+        ):
             sample = input_checks.peek_batch(data)
             if sample is not None:
-                input_checks.check_image_range(sample, what=what)
+                input_checks.check_image_range(sample, ends_in, what=what)
         target = input_checks.peek_batch(y)
         if target is not None and target.ndim >= 1:
             self._check_targets(target)

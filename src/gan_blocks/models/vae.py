@@ -189,7 +189,12 @@ class VAE(AtomicSavingMixin, keras.Model):
     def fit(
         self, x: Any = None, y: Any = None, *args: Any, callbacks: Any = None, **kwargs: Any
     ) -> Any:
-        """`keras.Model.fit` on images, after checking their range; stops on NaN."""
+        """`keras.Model.fit` on images, after checking them; stops on NaN.
+
+        Refuses empty data, NaN or infinite values (a numpy array is checked
+        in full) and, for `reconstruction="bernoulli"`, values outside [0, 1].
+        """
+        input_checks.check_not_empty(x, y)
         self._check_data(x)
         callbacks = list(callbacks or [])
         callbacks.append(NonFiniteLossGuard(("loss", "reconstruction_loss", "kl_loss")))
@@ -197,7 +202,10 @@ class VAE(AtomicSavingMixin, keras.Model):
 
     def _check_data(self, x: Any) -> None:
         sample = input_checks.peek_batch(x)
-        if sample is None or self.reconstruction != "bernoulli":
+        if sample is None:
+            return
+        input_checks.check_image_range(sample, activation=None)  # NaN and inf.
+        if self.reconstruction != "bernoulli":
             return
         sample = np.asarray(sample)
         if sample.dtype.kind in "iub" or sample.min() < 0.0 or sample.max() > 1.0:
