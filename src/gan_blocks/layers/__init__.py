@@ -1,8 +1,10 @@
 """Keras layers for generative models (all backends, `keras.ops` only)."""
 
+from gan_blocks.layers.adaptive_augment import AdaptiveAugment
 from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.dcgan_down_block import DCGANDownBlock
 from gan_blocks.layers.dcgan_up_block import DCGANUpBlock
+from gan_blocks.layers.diff_augment import DiffAugment
 from gan_blocks.layers.image_pool import ImagePool
 from gan_blocks.layers.minibatch_std_dev import MinibatchStdDev
 from gan_blocks.layers.patchgan_head import PatchGANHead
@@ -16,9 +18,11 @@ from gan_blocks.layers.unet_down_block import UNetDownBlock
 from gan_blocks.layers.unet_up_block import UNetUpBlock
 
 __all__ = [
+    "AdaptiveAugment",
     "Conv2DTranspose",
     "DCGANDownBlock",
     "DCGANUpBlock",
+    "DiffAugment",
     "ImagePool",
     "MinibatchStdDev",
     "PatchGANHead",

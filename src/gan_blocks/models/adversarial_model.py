@@ -293,6 +293,36 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             return images
         return self.augmentation(images, training=True)
 
+    def adaptive_augmentations(self) -> list:
+        """The layers of the augmentation that adapt to the discriminator.
+
+        A layer adapts when it has an `update_probability(real_logits)` method
+        (`gb.layers.AdaptiveAugment`); it may sit inside a `Sequential` or a
+        functional model passed as `augmentation`.
+        """
+        found, pending = [], [self.augmentation] if self.augmentation is not None else []
+        while pending:
+            layer = pending.pop(0)
+            if callable(getattr(layer, "update_probability", None)):
+                found.append(layer)
+            pending.extend(getattr(layer, "layers", []))
+        return found
+
+    def augmentation_logs(self) -> dict:
+        """`augment_p` (the probability of each adaptive augmentation) for the logs.
+
+        Returns:
+            `{"augment_p": p}` for one adaptive layer, `augment_p_<layer name>`
+            keys for several, `{}` without any.
+        """
+        layers = self.adaptive_augmentations()
+        if len(layers) == 1:
+            return {"augment_p": ops.convert_to_tensor(layers[0].probability)}
+        return {
+            f"augment_p_{layer.name}": ops.convert_to_tensor(layer.probability)
+            for layer in layers
+        }
+
     def discriminator_terms(self, judge: Any, real_images: Any, fake_images: Any) -> tuple:
         """The compiled adversarial loss of one discriminator, plus its penalty.
 
@@ -306,8 +336,12 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             `(loss, logs)`; `logs` holds the penalty under its name when one is
             compiled (already added to `loss`).
         """
+        real_logits = judge(real_images)
+        # ADA's overfitting heuristic reads the logits on the (augmented) reals.
+        for layer in self.adaptive_augmentations():
+            layer.update_probability(real_logits)
         loss = self.adversarial_loss.discriminator_loss(
-            judge(real_images), judge(fake_images), seed=self.seed_generator
+            real_logits, judge(fake_images), seed=self.seed_generator
         )
         logs = {}
         if self.penalty is not None:
@@ -595,7 +629,9 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             self.update_ema()
         for tracker in self.loss_trackers:
             tracker.update_state(values[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        logs = {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        logs.update(self.augmentation_logs())
+        return logs
 
     def train_step(self, *args: Any) -> Any:
         return get_trainer().train_step(self, *args)

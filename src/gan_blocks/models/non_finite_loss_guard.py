@@ -18,6 +18,11 @@ from gan_blocks.trainers import get_trainer
 # its first value (floored at 1).
 DIVERGENCE_FACTOR = 1e4
 
+_NOT_RESTORED = (
+    " The weights were left as they are: on an accelerator the guard checks "
+    "asynchronously and keeps no snapshot, so reload your last checkpoint."
+)
+
 
 def state_variables(model: Any) -> list:
     """The variables a training step changes: weights, seeds, optimizer state."""
@@ -86,9 +91,9 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
     **Asynchronous path.** Reading a loss waits for its step to finish. On a
     GPU/TPU that per-step wait cost 1.3-1.5x DCGAN throughput
     (`benchmarks/gpu_check.sh`), so there the guard is `async_safe`: Keras
-    runs it in a callback thread while the next steps run, and the error
-    surfaces a few steps later (still naming the batch that went
-    non-finite). The weights then keep changing while the guard looks, so on
+    runs it in callback threads while the next steps run; the threads only
+    record what they find, and the main thread raises between two steps, a
+    few steps later (still naming the first batch that went non-finite). The weights then keep changing while the guard looks, so on
     that path it takes no snapshots, restores nothing, and the error says so:
     reload the last checkpoint (e.g. from `keras.callbacks.ModelCheckpoint`).
 
@@ -117,6 +122,9 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         self._warned: set[str] = set()
         self._snapshots: collections.deque = collections.deque(maxlen=2)
         self._initial: tuple[str, list] | None = None
+        self._lock = threading.Lock()
+        self._checked: set[tuple[int, int]] = set()
+        self._failure: tuple[int, int, str, float] | None = None
 
     # ------------------------------------------------------------- snapshots
     def _synchronous(self) -> bool:
@@ -130,6 +138,7 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         self._warned.clear()
         self._snapshots.clear()
         self._initial = None
+        self._failure = None
         # Keras dispatches batch callbacks synchronously on TensorFlow and
         # whenever the guard is not async_safe: only then can it restore.
         if not self.async_safe or keras.backend.backend() == "tensorflow":
@@ -141,14 +150,11 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
+        with self._lock:
+            self._checked.clear()
 
     def _restore(self) -> str:
         """Restores the newest finite snapshot; returns a sentence for the error."""
-        if not self._synchronous():
-            return (
-                " The weights were left as they are: on an accelerator the guard checks "
-                "asynchronously and keeps no snapshot, so reload your last checkpoint."
-            )
         candidates = list(reversed(self._snapshots))
         if self._initial is not None:
             candidates.append(self._initial)
@@ -168,26 +174,59 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
     # ----------------------------------------------------------------- check
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         logs = logs or {}
+        failure = None
         for key in self.monitor:
             if key not in logs:
                 continue
             value = float(keras.ops.convert_to_numpy(logs[key]))
             if not math.isfinite(value):
-                self.model.stop_training = True
-                restored = self._restore()
-                raise FloatingPointError(
-                    f"Training stopped: `{key}` became {value} at epoch "
-                    f"{self._epoch + 1}, batch {batch + 1}. Common causes: NaN or inf "
-                    "values in the training data (fit checks numpy arrays in full, a "
-                    "dataset by its first batch only), a learning rate that is too "
-                    "high, images outside the generator's range, a discriminator "
-                    "without a final linear layer for a logit loss, or float16 "
-                    f"overflow (use mixed_bfloat16 or loss scaling).{restored}"
-                )
-            self._check_divergence(key, value, batch)
+                failure = (self._epoch, batch, key, value)
+                break
+            with self._lock:
+                self._check_divergence(key, value, batch)
         if self._synchronous():
+            if failure is not None:
+                self.model.stop_training = True
+                raise FloatingPointError(self._message(*failure, self._restore()))
             when = f"batch {batch + 1} of epoch {self._epoch + 1}"
             self._snapshots.append((when, self._copy_state()))
+            return
+        # In Keras' callback threads (several, out of order) only record: the
+        # main thread raises between steps, where the model state is whole.
+        with self._lock:
+            self._checked.add((self._epoch, batch))
+            if failure is not None and (self._failure is None or failure < self._failure):
+                self._failure = failure
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._raise_recorded_failure(all_checked=False)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        # Keras has waited for every callback thread before this call.
+        self._raise_recorded_failure(all_checked=True)
+
+    def _raise_recorded_failure(self, all_checked: bool) -> None:
+        with self._lock:
+            failure = self._failure
+            if failure is None:
+                return
+            epoch, batch = failure[:2]
+            # Report the earliest bad batch: wait until every batch before it is checked.
+            if not all_checked and not all(
+                (epoch, earlier) in self._checked for earlier in range(batch)
+            ):
+                return
+        raise FloatingPointError(self._message(*failure, _NOT_RESTORED))
+
+    def _message(self, epoch: int, batch: int, key: str, value: float, restored: str) -> str:
+        return (
+            f"Training stopped: `{key}` became {value} at epoch {epoch + 1}, batch "
+            f"{batch + 1}. Common causes: NaN or inf values in the training data (fit "
+            "checks numpy arrays in full, a dataset by its first batch only), a learning "
+            "rate that is too high, images outside the generator's range, a "
+            "discriminator without a final linear layer for a logit loss, or float16 "
+            f"overflow (use mixed_bfloat16 or loss scaling).{restored}"
+        )
 
     def _check_divergence(self, key: str, value: float, batch: int) -> None:
         if self.divergence_factor is None:
