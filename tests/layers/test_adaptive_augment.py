@@ -99,7 +99,10 @@ def test_geometric_resampling_keeps_gradients_to_the_images():
     out = run(gb.layers.AdaptiveAugment(initial_probability=1.0, pipeline="bg", seed=5), x)
     gradient = numpy_gradient(lambda v: keras.ops.multiply(geometry(v), weights), x)
     np.testing.assert_allclose(
-        (out * weights).sum(axis=(1, 2, 3)), (x * gradient).sum(axis=(1, 2, 3)), rtol=1e-3, atol=1e-3
+        (out * weights).sum(axis=(1, 2, 3)),
+        (x * gradient).sum(axis=(1, 2, 3)),
+        rtol=1e-3,
+        atol=1e-3,
     )
 
 
@@ -124,14 +127,22 @@ def test_the_probability_moves_by_images_over_adjustment_images_every_interval()
 
 
 def test_config_round_trip_and_clear_errors():
-    layer = gb.layers.AdaptiveAugment(target=0.5, adjustment_images=1000, interval=2, pipeline="bg", seed=7)
+    layer = gb.layers.AdaptiveAugment(
+        target=0.5, adjustment_images=1000, interval=2, pipeline="bg", seed=7
+    )
     clone = gb.layers.AdaptiveAugment.from_config(layer.get_config())
     assert (clone.target, clone.adjustment_images, clone.interval, clone.pipeline, clone.seed) == (
-        0.5, 1000, 2, "bg", 7
+        0.5,
+        1000,
+        2,
+        "bg",
+        7,
     )
     with pytest.raises(ValueError, match=r"`target` must lie strictly between 0 and 1.*1.5"):
         gb.layers.AdaptiveAugment(target=1.5)
-    with pytest.raises(ValueError, match=r"letters 'b' \(blit\), 'g' \(geom\), 'c' \(color\).*'bgx'"):
+    with pytest.raises(
+        ValueError, match=r"letters 'b' \(blit\), 'g' \(geom\), 'c' \(color\).*'bgx'"
+    ):
         gb.layers.AdaptiveAugment(pipeline="bgx")
     with pytest.raises(ValueError, match=r"initial_probability.*\[0, 1\].*2"):
         gb.layers.AdaptiveAugment(initial_probability=2)

@@ -106,7 +106,9 @@ def numpy_gradient(fn, x):
 def test_gradients_reach_the_images_through_every_policy():
     x = images(batch=4, side=8)
     weights = np.random.default_rng(1).normal(size=x.shape).astype("float32")
-    gradient = numpy_gradient(lambda v: keras.ops.multiply(gb.layers.DiffAugment(seed=0)(v), weights), x)
+    gradient = numpy_gradient(
+        lambda v: keras.ops.multiply(gb.layers.DiffAugment(seed=0)(v), weights), x
+    )
     assert np.all(np.isfinite(gradient)) and np.abs(gradient).sum() > 0
 
 
@@ -117,19 +119,26 @@ def test_the_gradient_of_translation_and_cutout_is_their_transpose():
     weights = np.random.default_rng(1).normal(size=x.shape).astype("float32")
     out = augment("translation,cutout", x, seed=4)
     gradient = numpy_gradient(
-        lambda v: keras.ops.multiply(gb.layers.DiffAugment("translation,cutout", seed=4)(v), weights), x
+        lambda v: keras.ops.multiply(
+            gb.layers.DiffAugment("translation,cutout", seed=4)(v), weights
+        ),
+        x,
     )
     np.testing.assert_allclose(
-        (out * weights).sum(axis=(1, 2, 3)), (x * gradient).sum(axis=(1, 2, 3)), rtol=1e-4, atol=1e-4
+        (out * weights).sum(axis=(1, 2, 3)),
+        (x * gradient).sum(axis=(1, 2, 3)),
+        rtol=1e-4,
+        atol=1e-4,
     )
     assert 0.1 < (gradient == 0).mean() < 0.6
 
 
 def test_same_seed_same_draws_and_inference_passes_through():
     x = images(batch=8)
-    np.testing.assert_array_equal(augment("color,translation,cutout", x, seed=5), augment(
-        "color,translation,cutout", x, seed=5
-    ))
+    np.testing.assert_array_equal(
+        augment("color,translation,cutout", x, seed=5),
+        augment("color,translation,cutout", x, seed=5),
+    )
     layer = gb.layers.DiffAugment(seed=5)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x, training=False)), x)
     clone = gb.layers.DiffAugment.from_config(layer.get_config())
@@ -137,7 +146,9 @@ def test_same_seed_same_draws_and_inference_passes_through():
 
 
 def test_clear_errors():
-    with pytest.raises(ValueError, match=r"Unknown DiffAugment policy 'flip'.*color, translation, cutout"):
+    with pytest.raises(
+        ValueError, match=r"Unknown DiffAugment policy 'flip'.*color, translation, cutout"
+    ):
         gb.layers.DiffAugment(policy="color,flip")
     with pytest.raises(ValueError, match=r"rank 4.*\(8, 8, 3\).*rank 3"):
         gb.layers.DiffAugment()(np.zeros((8, 8, 3), "float32"))

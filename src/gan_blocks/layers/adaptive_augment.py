@@ -258,9 +258,13 @@ class AdaptiveAugment(keras.layers.Layer):
     def _blit(self, transforms: Any, probability: Any, shape: tuple) -> Any:
         batch_size = ops.shape(transforms)[0]
         height, width = shape[1], shape[2]
-        flip = self._gated(probability, self._draw("int", batch_size, minval=0, maxval=2), 0.0, batch_size)
+        flip = self._gated(
+            probability, self._draw("int", batch_size, minval=0, maxval=2), 0.0, batch_size
+        )
         transforms = ops.matmul(transforms, _scale(1.0 - 2.0 * flip, 1.0, batch_size))
-        quarter = self._gated(probability, self._draw("int", batch_size, minval=0, maxval=4), 0.0, batch_size)
+        quarter = self._gated(
+            probability, self._draw("int", batch_size, minval=0, maxval=4), 0.0, batch_size
+        )
         # Exact cosines and sines of multiples of 90 degrees (no 6e-17 leftovers).
         turns = ops.one_hot(ops.cast(quarter, "int32"), 4)
         cos = ops.sum(turns * ops.convert_to_tensor([1.0, 0.0, -1.0, 0.0]), axis=1)
