@@ -55,6 +55,12 @@ parser.add_argument("--cycle-weight", type=float, default=10.0)
 parser.add_argument("--identity-weight", type=float, default=0.5)
 parser.add_argument("--output", default="runs/cyclegan")
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument(
+    "--augment",
+    default="none",
+    choices=["none", "diffaugment", "ada"],
+    help="augment what the discriminators see: for small data sets",
+)
 parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
 args = parser.parse_args()
 if args.data_dir is not None:
@@ -131,6 +137,11 @@ cyclegan = gb.models.CycleGAN(
     discriminator("discriminator_b"),
     cycle_weight=args.cycle_weight,
     identity_weight=args.identity_weight,
+    augmentation={
+        "none": None,
+        "diffaugment": gb.layers.DiffAugment(seed=args.seed),
+        "ada": gb.layers.AdaptiveAugment(seed=args.seed),
+    }[args.augment],
     seed=args.seed,
 )
 cyclegan.compile(  # least-squares adversarial loss (the default), Adam as in the paper

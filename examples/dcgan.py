@@ -46,6 +46,12 @@ parser.add_argument("--latent-dim", type=int, default=64)
 parser.add_argument("--filters", type=int, default=32)
 parser.add_argument("--output", default="runs/dcgan")
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument(
+    "--augment",
+    default="none",
+    choices=["none", "diffaugment", "ada"],
+    help="augment what the discriminator sees: for small data sets (a few hundred images)",
+)
 parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
 args = parser.parse_args()
 if args.quick:
@@ -74,7 +80,14 @@ else:
 # generator output and discriminator input, ReLU in G, LeakyReLU in D, tanh output.
 generator = gb.architectures.dcgan_generator(args.latent_dim, image_shape, filters=args.filters)
 discriminator = gb.architectures.dcgan_discriminator(image_shape, filters=args.filters)
-gan = gb.models.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=args.seed)
+augmentation = {
+    "none": None,
+    "diffaugment": gb.layers.DiffAugment(seed=args.seed),
+    "ada": gb.layers.AdaptiveAugment(seed=args.seed),
+}[args.augment]
+gan = gb.models.GAN(
+    generator, discriminator, latent_dim=args.latent_dim, augmentation=augmentation, seed=args.seed
+)
 gan.compile(
     generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
     discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),

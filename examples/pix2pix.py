@@ -39,6 +39,13 @@ parser.add_argument("--filters", type=int, default=32)
 parser.add_argument("--l1-weight", type=float, default=100.0)
 parser.add_argument("--output", default="runs/pix2pix")
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument(
+    "--augment",
+    default="none",
+    choices=["none", "diffaugment", "ada"],
+    help="augment the discriminator's image (colour only: a moved target would no "
+    "longer line up with its source)",
+)
 parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
 args = parser.parse_args()
 if args.data_dir is not None:
@@ -71,7 +78,16 @@ num_layers = 3 if args.image_size >= 32 else 2
 discriminator = gb.architectures.patchgan_discriminator(
     shape, filters=args.filters, num_layers=num_layers
 )
-p2p = gb.models.Pix2Pix(generator, discriminator, l1_weight=args.l1_weight, seed=args.seed)
+# Pix2Pix augments the target image only, not its source: colour transforms
+# keep the pair aligned, geometric ones would not.
+augmentation = {
+    "none": None,
+    "diffaugment": gb.layers.DiffAugment(policy="color", seed=args.seed),
+    "ada": gb.layers.AdaptiveAugment(pipeline="c", seed=args.seed),
+}[args.augment]
+p2p = gb.models.Pix2Pix(
+    generator, discriminator, l1_weight=args.l1_weight, augmentation=augmentation, seed=args.seed
+)
 p2p.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
 
 # ----------------------------------------------------------------------------- train

@@ -10,15 +10,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize(
-    "example, artifact",
+    "example, artifact, options",
     [
-        ("dcgan", "dcgan.keras"),
-        ("vae", "vae.keras"),
-        ("pix2pix", "pix2pix.keras"),
-        ("cyclegan", "cyclegan.keras"),
+        ("dcgan", "dcgan.keras", ["--augment", "ada"]),
+        ("vae", "vae.keras", []),
+        ("pix2pix", "pix2pix.keras", ["--augment", "diffaugment"]),
+        ("cyclegan", "cyclegan.keras", []),
     ],
 )
-def test_example_quick_run(example, artifact, tmp_path):
+def test_example_quick_run(example, artifact, options, tmp_path):
     result = subprocess.run(
         [
             sys.executable,
@@ -26,6 +26,7 @@ def test_example_quick_run(example, artifact, tmp_path):
             "--quick",
             "--output",
             str(tmp_path),
+            *options,
         ],
         capture_output=True,
         text=True,

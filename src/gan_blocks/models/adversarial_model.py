@@ -319,8 +319,7 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
         if len(layers) == 1:
             return {"augment_p": ops.convert_to_tensor(layers[0].probability)}
         return {
-            f"augment_p_{layer.name}": ops.convert_to_tensor(layer.probability)
-            for layer in layers
+            f"augment_p_{layer.name}": ops.convert_to_tensor(layer.probability) for layer in layers
         }
 
     def discriminator_terms(self, judge: Any, real_images: Any, fake_images: Any) -> tuple:

@@ -93,9 +93,10 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
     (`benchmarks/gpu_check.sh`), so there the guard is `async_safe`: Keras
     runs it in callback threads while the next steps run; the threads only
     record what they find, and the main thread raises between two steps, a
-    few steps later (still naming the first batch that went non-finite). The weights then keep changing while the guard looks, so on
-    that path it takes no snapshots, restores nothing, and the error says so:
-    reload the last checkpoint (e.g. from `keras.callbacks.ModelCheckpoint`).
+    few steps later (still naming the first batch that went non-finite).
+    The weights keep changing while the guard looks, so on that path it
+    takes no snapshots, restores nothing, and the error says so: reload the
+    last checkpoint (e.g. from `keras.callbacks.ModelCheckpoint`).
 
     Args:
         monitor: Log keys to check after every batch.
