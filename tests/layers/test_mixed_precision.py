@@ -21,6 +21,8 @@ CASES = [
     (gb.layers.ReparameterizedSampling, {"seed": 0}, [IMAGE[:, 0, 0], IMAGE[:, 0, 1]]),
     (gb.layers.MinibatchStdDev, {"group_size": 2}, IMAGE),
     (gb.layers.SelfAttention2D, {"reduction": 2}, IMAGE),
+    (gb.layers.DiffAugment, {"seed": 0}, IMAGE),
+    (gb.layers.AdaptiveAugment, {"initial_probability": 0.5, "seed": 0}, IMAGE[..., :3]),
 ]
 
 

@@ -179,6 +179,7 @@ class AdaptiveAugment(keras.layers.Layer):
             initializer=keras.initializers.Constant(self.initial_probability),
             dtype="float32",
             trainable=False,
+            autocast=False,  # p stays float32 under mixed precision.
             name="probability",
         )
         self.sign_sum = self._counter("sign_sum", "float32")
@@ -187,7 +188,7 @@ class AdaptiveAugment(keras.layers.Layer):
 
     def _counter(self, name: str, dtype: str) -> keras.Variable:
         return self.add_weight(
-            shape=(), initializer="zeros", dtype=dtype, trainable=False, name=name
+            shape=(), initializer="zeros", dtype=dtype, trainable=False, autocast=False, name=name
         )
 
     def build(self, input_shape: tuple) -> None:
