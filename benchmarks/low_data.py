@@ -45,9 +45,10 @@ def read_idx(path):
 class OverfittingProbe(keras.callbacks.Callback):
     """Mean sign of D's logits on training and held-out reals, every few epochs."""
 
-    def __init__(self, train_images, held_out_images, every):
+    def __init__(self, train_images, held_out_images, every, fid_fn):
         super().__init__()
         self.train_images, self.held_out_images, self.every = train_images, held_out_images, every
+        self.fid_fn = fid_fn
         self.rows = []
 
     def mean_sign(self, images):
@@ -61,11 +62,13 @@ class OverfittingProbe(keras.callbacks.Callback):
                 "train_sign": self.mean_sign(self.train_images),
                 "held_out_sign": self.mean_sign(self.held_out_images),
                 "augment_p": float((logs or {}).get("augment_p", 0.0)),
+                "fid": self.fid_fn(self.model),
             }
             self.rows.append(row)
             print(
                 f"  epoch {row['epoch']:4d}  E[sign D(train)] {row['train_sign']:+.3f}  "
-                f"E[sign D(held-out)] {row['held_out_sign']:+.3f}  p {row['augment_p']:.3f}",
+                f"E[sign D(held-out)] {row['held_out_sign']:+.3f}  p {row['augment_p']:.3f}  "
+                f"FID {row['fid']:.2f}",
                 flush=True,
             )
 
@@ -74,9 +77,11 @@ def augmentation(mode, args):
     if mode == "none":
         return None
     if mode == "diffaugment":
-        return gb.layers.DiffAugment(seed=args.seed)
+        return gb.layers.DiffAugment(policy=args.diffaugment_policy, seed=args.seed)
     if mode == "ada":
-        return gb.layers.AdaptiveAugment(adjustment_images=args.ada_adjustment, seed=args.seed)
+        return gb.layers.AdaptiveAugment(
+            target=args.ada_target, adjustment_images=args.ada_adjustment, seed=args.seed
+        )
     raise ValueError(f"--augment takes none, diffaugment, ada; received {mode!r}")
 
 
@@ -88,6 +93,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--augment", default="none,diffaugment,ada")
     parser.add_argument("--ada-adjustment", type=int, default=50_000)
+    parser.add_argument("--ada-target", type=float, default=0.6)
+    parser.add_argument("--diffaugment-policy", default="color,translation,cutout")
     parser.add_argument("--probe-every", type=int, default=50)
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
@@ -106,6 +113,12 @@ def main():
     )
     fid = gb.metrics.FrechetDistance(feature_extractor=extractor, batch_size=500)
     held_out_features = fid.extract_features(held_out)
+
+    def fid_of(model):
+        fid.reset_state()
+        samples = model.generate(args.samples, seed=args.seed)
+        fid.update_features(held_out_features, fid.extract_features(samples))
+        return float(fid.result())
 
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     print(
@@ -130,23 +143,21 @@ def main():
             generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
             discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
         )
-        probe = OverfittingProbe(train, probe_held_out, args.probe_every)
+        probe = OverfittingProbe(train, probe_held_out, args.probe_every, fid_of)
         print(f"== {mode}", flush=True)
         start = time.perf_counter()
         history = gan.fit(
             train, batch_size=args.batch_size, epochs=args.epochs, callbacks=[probe], verbose=0
         ).history
         seconds = time.perf_counter() - start
-        samples = gan.generate(args.samples, seed=args.seed)
-        fid.reset_state()
-        fid.update_features(held_out_features, fid.extract_features(samples))
-        value = float(fid.result())
+        value = fid_of(gan)
         print(
             f"  FID {value:.2f} against {len(held_out)} held-out digits; {seconds:.0f} s",
             flush=True,
         )
         results[mode] = {
             "fid": value,
+            "best_fid": min([row["fid"] for row in probe.rows] + [value]),
             "seconds": seconds,
             "probe": probe.rows,
             "augment_p": history.get("augment_p"),

@@ -18,10 +18,13 @@ class Trainer(Protocol):
     def train_step(self, model: Any, *args: Any) -> Any:
         """`Model.train_step`: calls `model.optimization_step(data, minimize)`.
 
-        `minimize(loss_fn, variables, optimizer)` evaluates `loss_fn() ->
-        (loss, logs)`, differentiates the loss with respect to `variables`
-        only, applies the gradients with `optimizer`, and returns
-        `(loss, logs)`. JAX's version takes and returns the model state.
+        `minimize(loss_fn, variables, optimizer, on_gradients=None)`
+        evaluates `loss_fn() -> (loss, logs)`, differentiates the loss with
+        respect to `variables` only, calls `on_gradients(gradients,
+        optimizer)` when given (the gradients of the loss-scaled loss, before
+        the update: the training monitor's norms), applies the gradients with
+        `optimizer`, and returns `(loss, logs)`. JAX's version takes and
+        returns the model state.
         """
 
     def test_step(self, model: Any, *args: Any) -> Any:

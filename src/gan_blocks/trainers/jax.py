@@ -23,7 +23,12 @@ from keras.src.backend.common.stateless_scope import get_stateless_scope
 from keras.src.backend.config import standardize_data_format
 
 
-def _minimize(loss_fn: Callable[[], tuple], variables: list, optimizer: Any) -> tuple:
+def _minimize(
+    loss_fn: Callable[[], tuple],
+    variables: list,
+    optimizer: Any,
+    on_gradients: Callable[[list, Any], None] | None = None,
+) -> tuple:
     outer = get_stateless_scope()
     base_mapping = dict(outer.state_mapping)
     variable_ids = [id(variable) for variable in variables]
@@ -48,6 +53,8 @@ def _minimize(loss_fn: Callable[[], tuple], variables: list, optimizer: Any) -> 
 
     (_, (loss, aux, updates)), gradients = jax.value_and_grad(objective, has_aux=True)(values)
     outer.state_mapping.update(updates)
+    if on_gradients is not None:
+        on_gradients(gradients, optimizer)
     optimizer_values = [outer.get_current_value(v) for v in optimizer.variables]
     new_values, new_optimizer_values = optimizer.stateless_apply(
         optimizer_values, gradients, values

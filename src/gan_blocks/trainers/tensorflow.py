@@ -25,7 +25,12 @@ import tensorflow as tf
 from keras.src.backend.config import standardize_data_format
 
 
-def _minimize(loss_fn: Callable[[], tuple], variables: list, optimizer: Any) -> tuple:
+def _minimize(
+    loss_fn: Callable[[], tuple],
+    variables: list,
+    optimizer: Any,
+    on_gradients: Callable[[list, Any], None] | None = None,
+) -> tuple:
     with tf.GradientTape() as tape:
         loss, aux = loss_fn()
         scaled_loss = optimizer.scale_loss(loss)
@@ -33,6 +38,8 @@ def _minimize(loss_fn: Callable[[], tuple], variables: list, optimizer: Any) -> 
         if replicas > 1:
             scaled_loss = scaled_loss * tf.cast(1.0 / replicas, scaled_loss.dtype)
     gradients = tape.gradient(scaled_loss, variables)
+    if on_gradients is not None:
+        on_gradients(gradients, optimizer)
     optimizer.apply(gradients, variables)
     return loss, aux
 

@@ -9,7 +9,12 @@ import torch
 
 
 def _make_minimize(model: Any) -> Callable:
-    def minimize(loss_fn: Callable[[], tuple], variables: list, optimizer: Any) -> tuple:
+    def minimize(
+        loss_fn: Callable[[], tuple],
+        variables: list,
+        optimizer: Any,
+        on_gradients: Callable[[list, Any], None] | None = None,
+    ) -> tuple:
         loss, aux = loss_fn()
         scaled_loss = optimizer.scale_loss(loss)
         # Clear every gradient: the other player's parameters also receive
@@ -19,6 +24,8 @@ def _make_minimize(model: Any) -> Callable:
         scaled_loss.backward()
         gradients = [variable.value.grad for variable in variables]
         with torch.no_grad():
+            if on_gradients is not None:
+                on_gradients(gradients, optimizer)
             optimizer.apply(gradients, variables)
         return loss, aux
 
