@@ -59,7 +59,7 @@ parser.add_argument(
     default=8000,
     help="train on the first N images; the rest (up to 2,000) are held out for the FID",
 )
-parser.add_argument("--epochs", type=positive(int), default=15, help="passes over the data")
+parser.add_argument("--epochs", type=positive(int), default=50, help="passes over the data")
 parser.add_argument("--batch-size", type=positive(int), default=64, help="images per step")
 parser.add_argument("--latent-dim", type=positive(int), default=64, help="size of the latent")
 parser.add_argument("--filters", type=positive(int), default=32, help="width of both networks")

@@ -43,8 +43,9 @@ BACKEND_TRAINERS = (
 )
 # Pages whose ```python blocks run, in order, as one script.
 RUNNABLE_PAGES = ["index.md", "getting-started.md"]
-# Runs before those scripts: the pages load MNIST, which needs a download; the
-# tests use a small random stand-in with MNIST's shapes and dtypes instead.
+# Runs before those scripts: the pages load MNIST (a download, or the files
+# shipped in a clone's examples/data); the tests use a small random stand-in
+# with MNIST's shapes and dtypes instead.
 OFFLINE_DATA = """
 import keras
 import numpy as np
@@ -58,6 +59,17 @@ def _offline_mnist():
 
 
 keras.datasets.mnist.load_data = _offline_mnist
+
+import gan_blocks.data
+
+
+def _shipped_mnist(directory, prefix="t10k", with_labels=False):
+    (images, labels), _ = _offline_mnist()
+    images = (images[..., None].astype("float32") - 127.5) / 127.5
+    return (images, labels) if with_labels else images
+
+
+gan_blocks.data.load_mnist_idx = _shipped_mnist
 """
 
 IDENTIFIER = re.compile(r"^:::\s+([\w.]+)\s*$", re.MULTILINE)
