@@ -126,11 +126,11 @@ class AdaptiveAugment(keras.layers.Layer):
         Augmented images of the same shape and dtype.
 
     Example:
-    >>> import numpy as np, gan_blocks as gb
+    >>> import keras, numpy as np, gan_blocks as gb
     >>> ada = gb.layers.AdaptiveAugment(initial_probability=0.5, seed=0)
-    >>> ada(np.zeros((2, 16, 16, 3), "float32")).shape
+    >>> tuple(ada(np.zeros((2, 16, 16, 3), "float32")).shape)
     (2, 16, 16, 3)
-    >>> float(ada.probability.numpy())
+    >>> float(keras.ops.convert_to_numpy(ada.probability))
     0.5
 
     Reference:

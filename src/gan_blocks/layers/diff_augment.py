@@ -70,7 +70,7 @@ class DiffAugment(keras.layers.Layer):
     Example:
     >>> import numpy as np, gan_blocks as gb
     >>> augment = gb.layers.DiffAugment(policy="translation,cutout", seed=0)
-    >>> augment(np.zeros((4, 32, 32, 3), "float32")).shape
+    >>> tuple(augment(np.zeros((4, 32, 32, 3), "float32")).shape)
     (4, 32, 32, 3)
 
     Reference:
