@@ -6,7 +6,7 @@ edges -> color crop). With --data-dir, any pix2pix-layout folder or .tar.gz
 
     python examples/pix2pix.py                    # a few minutes on a CPU
     python examples/pix2pix.py --quick            # smoke run
-    python examples/pix2pix.py --data-dir ../shared/data/outlines2people --image-size 128
+    python examples/pix2pix.py --data-dir path/to/outlines2people --image-size 128
     python examples/pix2pix.py --data-dir facades.tar.gz --direction b_to_a --image-size 256
 
 Writes samples/ (rows: source | output | target), metrics.csv, pix2pix.keras.
@@ -14,15 +14,24 @@ Writes samples/ (rows: source | output | target), metrics.csv, pix2pix.keras.
 
 import argparse
 import os
-import time
 
-import keras
-import numpy as np
 
-import gan_blocks as gb
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
 
-# ----------------------------------------------------------------------------- arguments
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+
+def positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    return parse
+
+
+# Arguments first: `--help` answers before TensorFlow is imported.
+parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
 parser.add_argument(
     "--dataset",
     default="photos",
@@ -31,14 +40,15 @@ parser.add_argument(
 )
 parser.add_argument("--data-dir", default=None, help="pix2pix-layout folder or .tar.gz")
 parser.add_argument("--direction", default="a_to_b", choices=["a_to_b", "b_to_a"])
-parser.add_argument("--image-size", type=int, default=64)
-parser.add_argument("--num-pairs", type=int, default=400, help="offline pairs to build")
-parser.add_argument("--epochs", type=int, default=15)
-parser.add_argument("--batch-size", type=int, default=4)
-parser.add_argument("--filters", type=int, default=32)
-parser.add_argument("--l1-weight", type=float, default=100.0)
-parser.add_argument("--output", default="runs/pix2pix")
-parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--image-size", type=positive(int), default=64, help="side of the images")
+parser.add_argument("--num-pairs", type=positive(int), default=400, help="offline pairs to build")
+parser.add_argument("--epochs", type=positive(int), default=15, help="passes over the data")
+parser.add_argument("--batch-size", type=positive(int), default=4, help="pairs per step")
+parser.add_argument("--filters", type=positive(int), default=32, help="width of both networks")
+parser.add_argument("--l1-weight", type=float, default=100.0, help="weight of the L1 term")
+parser.add_argument("--output", default=None, help="folder (default runs/pix2pix[-quick])")
+parser.add_argument("--overwrite", action="store_true", help="replace a pix2pix.keras in --output")
+parser.add_argument("--seed", type=int, default=0, help="seed of weights and draws")
 parser.add_argument(
     "--augment",
     default="none",
@@ -50,8 +60,21 @@ parser.add_argument("--quick", action="store_true", help="tiny smoke run (second
 args = parser.parse_args()
 if args.data_dir is not None:
     args.dataset = "folder"
+elif args.dataset == "folder":
+    parser.error("--dataset folder needs --data-dir (a pix2pix-layout folder or .tar.gz)")
 if args.quick:
     args.epochs, args.num_pairs, args.image_size, args.filters = 1, 8, 16, 4
+args.output = args.output or ("runs/pix2pix-quick" if args.quick else "runs/pix2pix")
+if os.path.exists(os.path.join(args.output, "pix2pix.keras")) and not args.overwrite:
+    parser.error(f"{args.output}/pix2pix.keras exists: pass --overwrite, or another --output")
+
+import time  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import gan_blocks as gb  # noqa: E402
+
 keras.utils.set_random_seed(args.seed)
 
 # ----------------------------------------------------------------------------- data
