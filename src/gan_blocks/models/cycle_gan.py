@@ -145,10 +145,10 @@ class CycleGAN(AdversarialModel):
                 f"of shape {self.shape_a} and B images of shape {self.shape_b}. Pass "
                 "identity_weight=0."
             )
-        pool_seed = None if seed is None else int(seed) + 1
-        self.pool_a = ImagePool(self.pool_size, seed=pool_seed, name="pool_a")
-        self.pool_b = ImagePool(
-            self.pool_size, seed=None if seed is None else int(seed) + 2, name="pool_b"
+        # Each pool draws from its own seed, derived from the model's.
+        self.pool_a, self.pool_b = (
+            ImagePool(self.pool_size, seed=None if seed is None else int(seed) + offset, name=name)
+            for offset, name in ((1, "pool_a"), (2, "pool_b"))
         )
         self.pool_a.build((None,) + self.shape_a)
         self.pool_b.build((None,) + self.shape_b)
@@ -160,10 +160,7 @@ class CycleGAN(AdversarialModel):
 
     def _build_players(self) -> tuple[tuple, tuple]:
         shape_a = _input_shape(self.generator_ab, "generator_ab")
-        specs = {}
-        for name, network, shape in (("generator_ab", self.generator_ab, shape_a),):
-            specs[name] = self._spec(name, network, shape)
-        shape_b = tuple(specs["generator_ab"].shape[1:])
+        shape_b = tuple(self._spec("generator_ab", self.generator_ab, shape_a).shape[1:])
         back = tuple(self._spec("generator_ba", self.generator_ba, shape_b).shape[1:])
         if back != shape_a:
             raise ValueError(
