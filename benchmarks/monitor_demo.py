@@ -20,7 +20,6 @@ import os
 import warnings
 
 import keras
-import numpy as np
 
 import gan_blocks as gb
 
