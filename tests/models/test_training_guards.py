@@ -87,7 +87,11 @@ def test_a_nan_in_the_first_batch_restores_the_state_before_training():
     gan = gb.models.GAN(mlp_generator(), discriminator, latent_dim=4, seed=0)
     gan.compile()
     before = numpy_state(gan)
-    with pytest.raises(FloatingPointError, match="batch 1.*from before training"):
+    # Under XLA:CPU (TensorFlow without oneDNN picks it) the first step's loss
+    # can come out finite (XLA's max/min drop the NaN inside softplus) while its
+    # update writes NaN: the guard then stops at batch 2, and still restores
+    # the state from before training (batch 1's snapshot holds NaN).
+    with pytest.raises(FloatingPointError, match=r"batch [12]\. .*from before training"):
         gan.fit(toy_data(32), batch_size=8, verbose=0)
     for got, want in zip(numpy_state(gan), before):
         np.testing.assert_array_equal(got, want)
