@@ -22,7 +22,6 @@ benchmark's ~100k-image budget.
 """
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -32,14 +31,6 @@ import keras
 import numpy as np
 
 import gan_blocks as gb
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as file:
-        data = file.read()
-    dims = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 class OverfittingProbe(keras.callbacks.Callback):
@@ -87,7 +78,7 @@ def augmentation(mode, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default="../shared/data/mnist")
+    parser.add_argument("--data-dir", default="examples/data/mnist")
     parser.add_argument("--train-images", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -101,9 +92,8 @@ def main():
     parser.add_argument("--output", default="runs/low_data.json")
     args = parser.parse_args()
 
-    images = read_idx(os.path.join(args.data_dir, "t10k-images-idx3-ubyte.gz"))
-    labels = read_idx(os.path.join(args.data_dir, "t10k-labels-idx1-ubyte.gz")).astype("int32")
-    images = (images.astype("float32") / 127.5 - 1.0)[..., None]
+    images, labels = gb.data.load_mnist_idx(args.data_dir, with_labels=True)
+    labels = labels.astype("int32")
     train, held_out = images[: args.train_images], images[args.train_images :]
     probe_held_out = held_out[: len(train)]
 
