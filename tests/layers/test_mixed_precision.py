@@ -8,6 +8,7 @@ import gan_blocks as gb
 
 RNG = np.random.default_rng(0)
 IMAGE = RNG.normal(size=(4, 16, 16, 4)).astype("float32")
+LABELS = np.array([0, 2, 1, 2])
 
 CASES = [
     (gb.layers.SpectralConv2D, {"filters": 4, "kernel_size": 3}, IMAGE),
@@ -23,6 +24,11 @@ CASES = [
     (gb.layers.SelfAttention2D, {"reduction": 2}, IMAGE),
     (gb.layers.DiffAugment, {"seed": 0}, IMAGE),
     (gb.layers.AdaptiveAugment, {"initial_probability": 0.5, "seed": 0}, IMAGE[..., :3]),
+    (gb.layers.ResidualUpBlock, {"filters": 3}, IMAGE),
+    (gb.layers.ResidualUpBlock, {"filters": 4, "conditional_classes": 3}, [IMAGE, LABELS]),
+    (gb.layers.ResidualDownBlock, {"filters": 3}, IMAGE),
+    (gb.layers.ConditionalBatchNormalization, {"num_classes": 3}, [IMAGE, LABELS]),
+    (gb.layers.ProjectionDiscriminatorOutput, {"num_classes": 3}, [IMAGE[:, 0, 0], LABELS]),
 ]
 
 

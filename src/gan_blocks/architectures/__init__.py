@@ -7,6 +7,7 @@ from gan_blocks.architectures.dcgan import (
     discriminator_features,
 )
 from gan_blocks.architectures.pix2pix import patchgan_discriminator, unet_generator
+from gan_blocks.architectures.sngan import sngan_discriminator, sngan_generator
 from gan_blocks.architectures.vae import vae_decoder, vae_encoder
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "discriminator_features",
     "patchgan_discriminator",
     "resnet_generator",
+    "sngan_discriminator",
+    "sngan_generator",
     "unet_generator",
     "vae_decoder",
     "vae_encoder",

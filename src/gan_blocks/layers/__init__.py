@@ -1,6 +1,7 @@
 """Keras layers for generative models (all backends, `keras.ops` only)."""
 
 from gan_blocks.layers.adaptive_augment import AdaptiveAugment
+from gan_blocks.layers.conditional_batch_normalization import ConditionalBatchNormalization
 from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
 from gan_blocks.layers.dcgan_down_block import DCGANDownBlock
 from gan_blocks.layers.dcgan_up_block import DCGANUpBlock
@@ -8,8 +9,11 @@ from gan_blocks.layers.diff_augment import DiffAugment
 from gan_blocks.layers.image_pool import ImagePool
 from gan_blocks.layers.minibatch_std_dev import MinibatchStdDev
 from gan_blocks.layers.patchgan_head import PatchGANHead
+from gan_blocks.layers.projection_discriminator_output import ProjectionDiscriminatorOutput
 from gan_blocks.layers.reflection_padding_2d import ReflectionPadding2D
 from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
+from gan_blocks.layers.residual_down_block import ResidualDownBlock
+from gan_blocks.layers.residual_up_block import ResidualUpBlock
 from gan_blocks.layers.self_attention_2d import SelfAttention2D
 from gan_blocks.layers.spectral_conv2d import SpectralConv2D
 from gan_blocks.layers.spectral_conv2d_transpose import SpectralConv2DTranspose
@@ -19,6 +23,7 @@ from gan_blocks.layers.unet_up_block import UNetUpBlock
 
 __all__ = [
     "AdaptiveAugment",
+    "ConditionalBatchNormalization",
     "Conv2DTranspose",
     "DCGANDownBlock",
     "DCGANUpBlock",
@@ -26,8 +31,11 @@ __all__ = [
     "ImagePool",
     "MinibatchStdDev",
     "PatchGANHead",
+    "ProjectionDiscriminatorOutput",
     "ReflectionPadding2D",
     "ReparameterizedSampling",
+    "ResidualDownBlock",
+    "ResidualUpBlock",
     "SelfAttention2D",
     "SpectralConv2D",
     "SpectralConv2DTranspose",

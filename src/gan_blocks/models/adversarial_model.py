@@ -358,10 +358,21 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
         )
         logs = {}
         if self.penalty is not None:
-            value = self.penalty(judge, real_images, fake_images, seed=self.seed_generator)
+            value = self.penalty(
+                judge, real_images, fake_images, seed=self.seed_generator, **self._penalty_step()
+            )
             loss = loss + value
             logs[self.penalty.name] = value
         return loss, logs
+
+    def _penalty_step(self) -> dict:
+        """`{"step": discriminator steps so far}` for a lazy penalty (`every > 1`)."""
+        if getattr(self.penalty, "every", 1) == 1:
+            return {}
+        optimizer = self.group_optimizer("discriminator")
+        if optimizer is None:  # Several discriminator groups: the whole step count.
+            optimizer = self.optimizer
+        return {"step": optimizer.iterations}
 
     def generator_terms(self, judge: Any, fake_images: Any, real_images: Any = None) -> Any:
         """The compiled adversarial loss of a generator whose fakes `judge` scores.

@@ -202,6 +202,7 @@ class ConditionalGAN(GAN):
         seed: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         use_ema: bool = True,
+        truncation: float | None = None,
     ) -> np.ndarray:
         """Generates images of the requested classes as a numpy array.
 
@@ -213,6 +214,8 @@ class ConditionalGAN(GAN):
             seed: Seed of the latents.
             batch_size: Generator batch size.
             use_ema: Use the EMA generator when the model has one.
+            truncation: Redraw latent entries beyond this many standard
+                deviations (BigGAN's truncation trick; see `GAN.generate`).
 
         Returns:
             Numpy array of images.
@@ -226,7 +229,7 @@ class ConditionalGAN(GAN):
             labels = np.arange(count) % self.num_classes
         labels = np.asarray(labels).reshape(-1)
         input_checks.check_labels(labels, self.num_classes)
-        latents = self._latents(len(labels), latents, seed)
+        latents = self._latents(len(labels), latents, seed, truncation)
         if int(latents.shape[0]) != len(labels):
             raise ValueError(f"Got {int(latents.shape[0])} latents but {len(labels)} labels.")
         generator = self._select_generator(use_ema)

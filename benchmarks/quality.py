@@ -1,0 +1,147 @@
+"""Sample quality of the SN-GAN recipe against the DCGAN tutorial's settings.
+
+Protocol (issue #13). Real MNIST from IDX files (`--data-dir`): the first
+`--train-images` (8,000) images train every model; the other 2,000 are held
+out. Each `--models` entry trains for `--epochs` epochs at batch 64 from the
+same seed:
+
+- `dcgan`: `dcgan_generator(100, (28, 28, 1))` + `dcgan_discriminator`, the
+  tutorial's training (non-saturating loss, `Adam(2e-4, beta_1=0.5)` for both).
+- `sngan`: `sngan_generator(100, (28, 28, 1))` + `sngan_discriminator`, trained
+  as SN-GAN users train them (hinge loss, `Adam(2e-4, beta_1=0.0, beta_2=0.9)`,
+  one discriminator step).
+- `sngan_conditional`: the same with `num_classes=10` in a `ConditionalGAN`.
+
+A classifier (`gb.metrics.train_classifier_feature_extractor`, seed 0, 3
+epochs) is trained on the training images and labels; its penultimate features
+give the FID of `--samples` generated digits against the held-out images, and
+its predictions give the class accuracy of conditional samples (classes
+cycling 0..9). Prints one JSON line per model with the FID, seconds per epoch
+and the machine.
+
+    KERAS_BACKEND=jax python benchmarks/quality.py --data-dir ../shared/data/mnist
+    KERAS_BACKEND=jax python benchmarks/quality.py --models sngan --epochs 2
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import keras
+import numpy as np
+
+import gan_blocks as gb
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+parser.add_argument("--data-dir", default="examples/data/mnist", help="folder of MNIST IDX files")
+parser.add_argument("--models", default="dcgan,sngan,sngan_conditional")
+parser.add_argument("--epochs", type=int, default=15)
+parser.add_argument("--train-images", type=int, default=8000)
+parser.add_argument("--batch-size", type=int, default=64)
+parser.add_argument("--samples", type=int, default=2000, help="generated images for the FID")
+parser.add_argument("--latent-dim", type=int, default=100)
+parser.add_argument("--seed", type=int, default=0)
+args = parser.parse_args()
+
+images, labels = gb.data.load_mnist_idx(args.data_dir, with_labels=True)
+images = images.reshape(-1, 28, 28, 1).astype("float32")
+train_images, train_labels = images[: args.train_images], labels[: args.train_images]
+held_out, held_out_labels = images[args.train_images :], labels[args.train_images :]
+
+keras.utils.set_random_seed(args.seed)
+extractor, classifier = gb.metrics.train_classifier_feature_extractor(
+    train_images, train_labels, epochs=3, seed=0, return_classifier=True
+)
+classifier_accuracy = float(
+    np.mean(np.argmax(classifier.predict(held_out, verbose=0), -1) == held_out_labels)
+)
+fid = gb.metrics.FrechetDistance(feature_extractor=extractor, batch_size=500)
+held_out_features = fid.extract_features(held_out)
+
+
+def frechet_distance(samples):
+    fid.reset_state()
+    fid.update_features(held_out_features, fid.extract_features(samples))
+    return float(fid.result())
+
+
+def build(name):
+    shape = (28, 28, 1)
+    if name == "dcgan":
+        model = gb.models.GAN(
+            gb.architectures.dcgan_generator(args.latent_dim, shape),
+            gb.architectures.dcgan_discriminator(shape),
+            latent_dim=args.latent_dim,
+            seed=args.seed,
+        )
+        model.compile(
+            generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            loss="non_saturating",
+        )
+        return model
+    conditional = name == "sngan_conditional"
+    classes = 10 if conditional else None
+    generator = gb.architectures.sngan_generator(args.latent_dim, shape, num_classes=classes)
+    discriminator = gb.architectures.sngan_discriminator(shape, num_classes=classes)
+    if conditional:
+        model = gb.models.ConditionalGAN(
+            generator, discriminator, args.latent_dim, num_classes=10, seed=args.seed
+        )
+    else:
+        model = gb.models.GAN(generator, discriminator, args.latent_dim, seed=args.seed)
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9),
+        discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9),
+        loss="hinge",
+    )
+    return model
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.times = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self.start)
+
+
+for name in args.models.split(","):
+    keras.utils.set_random_seed(args.seed)
+    model = build(name)
+    timer = EpochTimer()
+    data = (train_images, train_labels) if name == "sngan_conditional" else (train_images,)
+    history = model.fit(
+        *data, batch_size=args.batch_size, epochs=args.epochs, callbacks=[timer], verbose=0
+    )
+    row = {
+        "model": name,
+        "epochs": args.epochs,
+        "train_images": len(train_images),
+        # The first epoch includes compilation: report the median.
+        "seconds_per_epoch": round(float(np.median(timer.times)), 2),
+        "first_epoch_seconds": round(timer.times[0], 2),
+        "generator_params": model.generator.count_params(),
+        "discriminator_params": model.discriminator.count_params(),
+    }
+    if name == "sngan_conditional":
+        sample_labels = np.arange(args.samples) % 10
+        samples = model.generate(labels=sample_labels, seed=args.seed + 1)
+        predicted = np.argmax(classifier.predict(samples, verbose=0), -1)
+        row["class_accuracy"] = round(float(np.mean(predicted == sample_labels)), 4)
+    else:
+        samples = model.generate(args.samples, seed=args.seed + 1)
+    row["fid"] = round(frechet_distance(samples), 2)
+    row["final_logs"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
+    row.update(
+        real_train_fid=round(frechet_distance(train_images[: args.samples]), 2),
+        classifier_held_out_accuracy=round(classifier_accuracy, 4),
+        backend=keras.backend.backend(),
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    )
+    print(json.dumps(row), flush=True)
