@@ -90,3 +90,66 @@ def test_nan_loss_stops_training_naming_the_loss():
     vae.compile()
     with pytest.raises(FloatingPointError, match="loss"):
         vae.fit(np.zeros((4, 2, 2, 1), "float32"), batch_size=4, verbose=0)
+
+
+def linear_gaussian_vae(exact_posterior=True):
+    """A VAE whose marginal is known: z ~ N(0, I), x = W'z + b + N(0, I)."""
+    weights = np.array([[1.0, 2.0, 0.0, -1.0], [2.0, -1.0, 1.5, 0.0]])  # orthogonal rows
+    bias = np.array([0.5, -0.2, 0.1, 0.3])
+    posterior_cov = np.linalg.inv(np.eye(2) + weights @ weights.T)  # diagonal
+    vae = tiny_vae("gaussian")
+    decoder_dense = vae.decoder.layers[1]
+    decoder_dense.kernel.assign(weights.astype("float32"))
+    decoder_dense.bias.assign(bias.astype("float32"))
+    encoder_kernel = weights.T @ posterior_cov
+    mean_layer = vae.encoder.get_layer("z_mean")
+    mean_layer.kernel.assign(encoder_kernel.astype("float32"))
+    mean_layer.bias.assign((-bias @ encoder_kernel).astype("float32"))
+    log_var = np.log(np.diag(posterior_cov)) if exact_posterior else np.zeros(2)
+    vae.encoder.get_layer("z_log_var").bias.assign(log_var.astype("float32"))
+    marginal_cov = weights.T @ weights + np.eye(4)
+    return vae, bias, marginal_cov
+
+
+def gaussian_log_density(x, mean, cov):
+    diff = x.reshape(len(x), -1) - mean
+    _, log_det = np.linalg.slogdet(cov)
+    mahalanobis = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff)
+    return -0.5 * (mahalanobis + log_det + len(mean) * math.log(2 * math.pi))
+
+
+def test_log_likelihood_is_exact_with_the_true_posterior():
+    vae, mean, cov = linear_gaussian_vae()
+    x = np.random.default_rng(0).normal(size=(7, 2, 2, 1)).astype("float32")
+    want = gaussian_log_density(x.astype("float64"), mean, cov)
+    # p(x, z) / q(z | x) = p(x) for every z: any K gives log p(x).
+    for num_samples in (1, 10):
+        got = vae.log_likelihood(x, num_samples=num_samples, batch_size=3)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_log_likelihood_tightens_towards_the_marginal_with_more_samples():
+    vae, mean, cov = linear_gaussian_vae(exact_posterior=False)  # a too-wide proposal
+    x = np.random.default_rng(1).normal(size=(20, 2, 2, 1)).astype("float32")
+    want = gaussian_log_density(x.astype("float64"), mean, cov)
+    one = vae.log_likelihood(x, num_samples=1, seed=0)
+    many = vae.log_likelihood(x, num_samples=20_000, seed=0)
+    # A lower bound in expectation, whose gap shrinks as K grows.
+    assert np.mean(want - one) > 0.5
+    assert np.abs(many - want).max() < 0.05
+    # K = 1 averages to the ELBO, here in closed form: E_q[log p(x|z)] - KL(q || p).
+    z_mean, z_log_var = (np.asarray(v, "float64") for v in vae.encode(x))
+    weights = keras.ops.convert_to_numpy(vae.decoder.layers[1].kernel).astype("float64")
+    residual = x.reshape(len(x), -1) - (z_mean @ weights + mean)
+    spread = np.exp(z_log_var) @ np.square(weights)  # E_q of each pixel's extra variance
+    expected_log_likelihood = -0.5 * np.sum(np.square(residual) + spread + math.log(2 * math.pi), 1)
+    kl = 0.5 * np.sum(np.exp(z_log_var) + np.square(z_mean) - 1.0 - z_log_var, axis=1)
+    elbo = np.mean(expected_log_likelihood - kl)
+    repeated = np.mean([vae.log_likelihood(x, num_samples=1, seed=s).mean() for s in range(400)])
+    assert repeated == pytest.approx(elbo, abs=0.1)  # 8,000 samples: standard error ~0.03
+
+
+def test_log_likelihood_rejects_bad_arguments():
+    vae, _, _ = linear_gaussian_vae()
+    with pytest.raises(ValueError, match="num_samples"):
+        vae.log_likelihood(np.zeros((2, 2, 2, 1), "float32"), num_samples=0)

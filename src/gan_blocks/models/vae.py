@@ -247,6 +247,99 @@ class VAE(AtomicSavingMixin, keras.Model):
         latents = keras.random.normal((int(num_samples), self.latent_dim), seed=int(seed))
         return self.decode(latents)
 
+    def log_likelihood(
+        self,
+        images: Any,
+        num_samples: int = 1000,
+        batch_size: int = 100,
+        seed: int | None = 0,
+    ) -> np.ndarray:
+        """Importance-weighted estimate of `log p(x)` of each image, in nats.
+
+        The estimator of Burda et al. (2016), with the encoder as proposal:
+        `log p(x) ~ log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x)` with
+        `z_k ~ q(z | x)`. It is a lower bound of `log p(x)` for every `K`,
+        equals the ELBO's expectation at `K = 1`, and tightens towards
+        `log p(x)` as `num_samples` grows (exactly `log p(x)` when the encoder
+        is the true posterior). `-vae.log_likelihood(test_images).mean()` is
+        the test negative log-likelihood papers report (MNIST VAEs: ~80-100
+        nats on binarized digits; continuous [0, 1] pixels under a Bernoulli
+        likelihood score higher).
+
+        Args:
+            images: Images as for `fit`.
+            num_samples: Importance samples `K` per image (>= 1).
+            batch_size: Images per decoder batch (each decoded `num_samples`
+                times, in chunks of at most 10,000 decoder inputs).
+            seed: Seed of the samples (`None`: a random seed).
+
+        Returns:
+            Float64 numpy array of shape `(n,)`.
+
+        Example:
+        >>> import numpy as np, keras, gan_blocks as gb
+        >>> vae = gb.models.VAE(gb.architectures.vae_encoder((8, 8, 1), 2),
+        ...                     gb.architectures.vae_decoder(2, (8, 8, 1)), seed=0)
+        >>> images = np.random.rand(3, 8, 8, 1).astype("float32")
+        >>> vae.log_likelihood(images, num_samples=50).shape
+        (3,)
+
+        Reference:
+            Burda et al., "Importance Weighted Autoencoders", ICLR 2016.
+        """
+        if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
+            raise ValueError(f"`num_samples` must be an int >= 1. Received: {num_samples!r}")
+        if num_samples < 1 or batch_size < 1:
+            raise ValueError(
+                "`num_samples` and `batch_size` must be >= 1. Received: "
+                f"num_samples={num_samples}, batch_size={batch_size}"
+            )
+        images = np.asarray(images, dtype="float32")
+        self._check_data(images)
+        if seed is None:
+            seed = int(np.random.randint(0, 2**31 - 1))
+        rng = np.random.default_rng(seed)
+        results = []
+        for start in range(0, len(images), batch_size):
+            results.append(
+                self._batch_log_likelihood(images[start : start + batch_size], num_samples, rng)
+            )
+        return np.concatenate(results) if results else np.zeros((0,), "float64")
+
+    def _batch_log_likelihood(
+        self, images: np.ndarray, num_samples: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        z_mean, z_log_var = (np.asarray(v, "float64") for v in self.encode(images))
+        std = np.exp(0.5 * z_log_var)
+        count = len(images)
+        chunk = max(1, 10_000 // count)  # samples decoded per call
+        log_weights = []
+        for start in range(0, num_samples, chunk):
+            size = min(chunk, num_samples - start)
+            noise = rng.standard_normal((size, count, self.latent_dim))
+            z = z_mean[None] + std[None] * noise
+            # log p(z) - log q(z | x); the 2 pi terms cancel.
+            log_prior_ratio = np.sum(
+                -0.5 * np.square(z) + 0.5 * np.square(noise) + 0.5 * z_log_var[None], axis=-1
+            )
+            outputs = self.decoder(
+                ops.convert_to_tensor(z.reshape(size * count, -1), "float32"), training=False
+            )
+            outputs = np.asarray(ops.convert_to_numpy(ops.cast(outputs, "float32")), "float64")
+            outputs = outputs.reshape((size, count) + images.shape[1:])
+            x = images.astype("float64")[None]
+            if self.reconstruction == "bernoulli":
+                log_pixels = -(
+                    x * np.logaddexp(0.0, -outputs) + (1 - x) * np.logaddexp(0.0, outputs)
+                )
+            else:
+                log_pixels = -0.5 * np.square(x - outputs) - 0.5 * math.log(2.0 * math.pi)
+            axes = tuple(range(2, log_pixels.ndim))
+            log_weights.append(np.sum(log_pixels, axis=axes) + log_prior_ratio)
+        log_weights = np.concatenate(log_weights, axis=0)  # (num_samples, count)
+        peak = log_weights.max(axis=0)
+        return peak + np.log(np.mean(np.exp(log_weights - peak), axis=0))
+
     # Pixel range of `generate` and `preview_samples` (Bernoulli means).
     sample_value_range = (0.0, 1.0)
 
