@@ -16,7 +16,10 @@ A classifier (`gb.metrics.train_classifier_feature_extractor`, seed 0, 3
 epochs) is trained on the training images and labels; its penultimate features
 give the FID of `--samples` generated digits against the held-out images, and
 its predictions give the class accuracy of conditional samples (classes
-cycling 0..9). Prints one JSON line per model with the FID, seconds per epoch
+cycling 0..9). Every model keeps an exponential moving average of its
+generator's weights (`generator_ema=--ema`; it does not change training), so
+one run scores both the trained generator (`fid`) and its average
+(`fid_ema`). Prints one JSON line per model with the FIDs, seconds per epoch
 and the machine.
 
     KERAS_BACKEND=jax python benchmarks/quality.py --data-dir ../shared/data/mnist
@@ -42,6 +45,7 @@ parser.add_argument("--train-images", type=int, default=8000)
 parser.add_argument("--batch-size", type=int, default=64)
 parser.add_argument("--samples", type=int, default=2000, help="generated images for the FID")
 parser.add_argument("--latent-dim", type=int, default=100)
+parser.add_argument("--ema", type=float, default=0.999, help="generator EMA decay")
 parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
 
@@ -74,6 +78,7 @@ def build(name):
             gb.architectures.dcgan_generator(args.latent_dim, shape),
             gb.architectures.dcgan_discriminator(shape),
             latent_dim=args.latent_dim,
+            generator_ema=args.ema,
             seed=args.seed,
         )
         model.compile(
@@ -86,12 +91,13 @@ def build(name):
     classes = 10 if conditional else None
     generator = gb.architectures.sngan_generator(args.latent_dim, shape, num_classes=classes)
     discriminator = gb.architectures.sngan_discriminator(shape, num_classes=classes)
+    options = {"generator_ema": args.ema, "seed": args.seed}
     if conditional:
         model = gb.models.ConditionalGAN(
-            generator, discriminator, args.latent_dim, num_classes=10, seed=args.seed
+            generator, discriminator, args.latent_dim, num_classes=10, **options
         )
     else:
-        model = gb.models.GAN(generator, discriminator, args.latent_dim, seed=args.seed)
+        model = gb.models.GAN(generator, discriminator, args.latent_dim, **options)
     model.compile(
         generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9),
         discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9),
@@ -129,14 +135,15 @@ for name in args.models.split(","):
         "generator_params": model.generator.count_params(),
         "discriminator_params": model.discriminator.count_params(),
     }
-    if name == "sngan_conditional":
-        sample_labels = np.arange(args.samples) % 10
-        samples = model.generate(labels=sample_labels, seed=args.seed + 1)
-        predicted = np.argmax(classifier.predict(samples, verbose=0), -1)
-        row["class_accuracy"] = round(float(np.mean(predicted == sample_labels)), 4)
-    else:
-        samples = model.generate(args.samples, seed=args.seed + 1)
-    row["fid"] = round(frechet_distance(samples), 2)
+    for suffix, use_ema in (("", False), ("_ema", True)):
+        if name == "sngan_conditional":
+            sample_labels = np.arange(args.samples) % 10
+            samples = model.generate(labels=sample_labels, seed=args.seed + 1, use_ema=use_ema)
+            predicted = np.argmax(classifier.predict(samples, verbose=0), -1)
+            row["class_accuracy" + suffix] = round(float(np.mean(predicted == sample_labels)), 4)
+        else:
+            samples = model.generate(args.samples, seed=args.seed + 1, use_ema=use_ema)
+        row["fid" + suffix] = round(frechet_distance(samples), 2)
     row["final_logs"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
     row.update(
         real_train_fid=round(frechet_distance(train_images[: args.samples]), 2),
