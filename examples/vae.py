@@ -49,7 +49,7 @@ parser.add_argument(
 )
 parser.add_argument("--epochs", type=positive(int), default=30, help="passes over the data")
 parser.add_argument("--batch-size", type=positive(int), default=64, help="images per step")
-parser.add_argument("--latent-dim", type=positive(int), default=16, help="size of the latent")
+parser.add_argument("--latent-dim", type=positive(int), default=32, help="size of the latent")
 parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
 parser.add_argument("--output", default=None, help="folder (default runs/vae, runs/vae-quick)")
 parser.add_argument("--overwrite", action="store_true", help="replace a vae.keras in --output")

@@ -20,15 +20,19 @@ def _check(image_shape: tuple) -> tuple[int, int, int]:
 @gan_blocks_export(kind="architecture", name="vae_encoder")
 def vae_encoder(
     image_shape: tuple[int, int, int] = (28, 28, 1),
-    latent_dim: int = 2,
-    filters: int = 32,
-    hidden: int = 64,
+    latent_dim: int = 32,
+    filters: int = 64,
+    hidden: int = 256,
     name: str = "vae_encoder",
 ) -> keras.Model:
     """Builds a convolutional encoder returning `(z_mean, z_log_var)`.
 
     Two stride-2 convolutions (`filters`, `2 * filters`), a dense layer, and two
-    linear heads.
+    linear heads. The defaults (latent 32, 64 filters, 256 hidden units) were
+    chosen by measurement on MNIST: 108.1 nats of test negative ELBO after 10
+    epochs on 8,000 digits, against 118.2 for latent 16 with 32 filters and 64
+    units, and 192.2 for the keras.io VAE tutorial's networks (latent 2;
+    `benchmarks/vae_quality.py`, docs: "VAE" tutorial).
 
     Args:
         image_shape: `(height, width, channels)`, sides divisible by 4.
@@ -57,9 +61,9 @@ def vae_encoder(
 
 @gan_blocks_export(kind="architecture", name="vae_decoder")
 def vae_decoder(
-    latent_dim: int = 2,
+    latent_dim: int = 32,
     image_shape: tuple[int, int, int] = (28, 28, 1),
-    filters: int = 32,
+    filters: int = 64,
     name: str = "vae_decoder",
 ) -> keras.Model:
     """Builds a convolutional decoder returning per-pixel logits (or means).
