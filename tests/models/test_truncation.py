@@ -41,6 +41,14 @@ def test_closed_form_variance_against_numerical_integration():
         assert gb.latents.truncated_normal_variance(t) == pytest.approx(numeric, rel=1e-6)
 
 
+def test_numpy_scalars_are_accepted_as_truncation():
+    gan = identity_gan()
+    np.testing.assert_array_equal(
+        gan.generate(8, seed=1, truncation=np.int64(1)), gan.generate(8, seed=1, truncation=1.0)
+    )
+    assert np.abs(gan.generate(8, seed=1, truncation=np.float32(0.5))).max() <= 0.5 + 1e-6
+
+
 def test_truncated_samples_are_reproducible_and_seeded():
     gan = identity_gan()
     np.testing.assert_array_equal(

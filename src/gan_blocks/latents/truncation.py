@@ -8,7 +8,7 @@ import numpy as np
 
 
 def _check_truncation(truncation: float) -> float:
-    if isinstance(truncation, bool) or not isinstance(truncation, (int, float, np.floating)):
+    if isinstance(truncation, bool) or not isinstance(truncation, (int, float, np.number)):
         raise TypeError(f"`truncation` must be a number > 0. Received: {truncation!r}")
     if not truncation > 0 or not math.isfinite(truncation):
         raise ValueError(
