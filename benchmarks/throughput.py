@@ -92,7 +92,22 @@ def parse_args(argv=None):
         help="TensorFlow only: run the benchmark once per TF_ENABLE_ONEDNN_OPTS value, each in "
         "a subprocess, and compare them side by side",
     )
+    parser.add_argument(
+        "--small-batch",
+        action="store_true",
+        help="the per-step-overhead setting: examples/dcgan.py's model (latent 64, filters 32), "
+        "batch 4, 300 steps per run (explicit options still override these)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="torch: also profile one run of GAN.fit (eager and jit_compile=True) and of the "
+        "plain torch.nn loop with cProfile and print where a step's time goes",
+    )
     parser.add_argument("--json-out", default=None, help=argparse.SUPPRESS)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--small-batch" in argv:
+        parser.set_defaults(batch_sizes=[4], latent_dim=64, filters=32, steps=300)
     return parser.parse_args(argv)
 
 
@@ -467,6 +482,12 @@ class JaxLoop(Runner):
         return elapsed, tuple(float(np.mean([loss[i] for loss in losses])) for i in (0, 1))
 
 
+def synchronize(torch):
+    """Waits for the GPU's queued work (CPU torch runs synchronously)."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 class TorchLoop(Runner):
     """An eager torch loop over Keras models: backward(), then optimizer.apply."""
 
@@ -474,7 +495,7 @@ class TorchLoop(Runner):
         import torch
         from keras import ops
 
-        self.name = "plain torch loop"
+        self.name = "plain torch loop (Keras layers)"
         self.describe = "eager: backward() + optimizer.apply under no_grad"
         self.batch_size = batch_size
         self.latent_dim = args.latent_dim
@@ -484,20 +505,25 @@ class TorchLoop(Runner):
         self.d_opt.build(self.discriminator.trainable_variables)
         self.torch = torch
         self.ops = ops
-        self.generator_generator = torch.Generator().manual_seed(0)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"  # Keras' choice too.
+        self.generator_generator = torch.Generator(self.device).manual_seed(0)
 
     def _step(self, real_images):
         torch, ops = self.torch, self.ops
         g, d = self.generator, self.discriminator
         batch = real_images.shape[0]
-        latents = torch.randn(batch, self.latent_dim, generator=self.generator_generator)
+        latents = torch.randn(
+            batch, self.latent_dim, generator=self.generator_generator, device=self.device
+        )
         with torch.no_grad():
             fake_images = g(latents, training=True)
         real_logits = d(real_images, training=True)
         fake_logits = d(fake_images, training=True)
         d_loss = d_loss_math(ops, real_logits, fake_logits)
         self._update(d_loss, self.d_opt, d.trainable_variables)
-        latents = torch.randn(batch, self.latent_dim, generator=self.generator_generator)
+        latents = torch.randn(
+            batch, self.latent_dim, generator=self.generator_generator, device=self.device
+        )
         g_loss = g_loss_math(ops, d(g(latents, training=True), training=True))
         self._update(g_loss, self.g_opt, g.trainable_variables)
         return d_loss.detach(), g_loss.detach()
@@ -518,7 +544,109 @@ class TorchLoop(Runner):
         for index in range(0, len(data), self.batch_size):
             losses.append(self._step(tensor[index : index + self.batch_size]))
             if start is None:
-                start = time.perf_counter()  # CPU torch runs synchronously
+                synchronize(torch)
+                start = time.perf_counter()
+        synchronize(torch)
+        elapsed = time.perf_counter() - start
+        return elapsed, tuple(
+            float(torch.stack([loss[i] for loss in losses]).mean()) for i in (0, 1)
+        )
+
+
+class TorchModuleLoop(Runner):
+    """What a PyTorch user writes by hand: `torch.nn` modules, `torch.optim.Adam`.
+
+    The DCGAN of `gb.architectures` (same layers, widths, kernels and
+    strides) in channels-first `torch.nn`, trained eagerly with the same math;
+    the optimizers use torch's default multi-tensor (`foreach`) Adam.
+    """
+
+    def __init__(self, args, batch_size):
+        import torch
+
+        from gan_blocks.architectures.dcgan import _base_size
+
+        self.name = "plain torch.nn loop"
+        self.describe = "eager torch.nn modules, torch.optim.Adam (foreach)"
+        self.batch_size = batch_size
+        self.latent_dim = args.latent_dim
+        self.torch = torch
+        nn = torch.nn
+        torch.manual_seed(1)
+        base, doublings = _base_size((args.image_size, args.image_size, args.channels))
+        hidden = doublings - 1
+        width = args.filters * 2**hidden
+        layers = [
+            nn.Linear(args.latent_dim, base * base * width, bias=False),
+            nn.BatchNorm1d(base * base * width),
+            nn.ReLU(),
+            nn.Unflatten(1, (width, base, base)),
+        ]
+        channels = width
+        for index in range(hidden):
+            filters = args.filters * 2 ** (hidden - 1 - index)
+            layers += [
+                nn.ConvTranspose2d(channels, filters, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(filters),
+                nn.ReLU(),
+            ]
+            channels = filters
+        layers += [nn.ConvTranspose2d(channels, args.channels, 4, 2, 1), nn.Tanh()]
+        self.generator = nn.Sequential(*layers)
+        layers, channels = [], args.channels
+        for index in range(doublings):
+            filters = args.filters * 2**index
+            layers.append(nn.Conv2d(channels, filters, 4, 2, 1, bias=index == 0))
+            if index > 0:
+                layers.append(nn.BatchNorm2d(filters))
+            layers.append(nn.LeakyReLU(0.2))
+            channels = filters
+        side = args.image_size // 2**doublings
+        layers += [nn.Flatten(), nn.Linear(channels * side * side, 1)]
+        self.discriminator = nn.Sequential(*layers)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.generator.to(self.device)
+        self.discriminator.to(self.device)
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), 2e-4, betas=(0.5, 0.999))
+        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), 2e-4, betas=(0.5, 0.999))
+        self.random = torch.Generator(self.device).manual_seed(0)
+
+    def _latents(self, batch):
+        return self.torch.randn(batch, self.latent_dim, generator=self.random, device=self.device)
+
+    def _step(self, real_images):
+        torch = self.torch
+        softplus = torch.nn.functional.softplus
+        batch = real_images.shape[0]
+        # Images come from host memory every step, as `fit` feeds them.
+        real_images = real_images.to(self.device, non_blocking=True)
+        latents = self._latents(batch)
+        with torch.no_grad():
+            fake_images = self.generator(latents)
+        self.d_opt.zero_grad(set_to_none=True)
+        d_loss = (
+            softplus(-self.discriminator(real_images)).mean()
+            + softplus(self.discriminator(fake_images)).mean()
+        )
+        d_loss.backward()
+        self.d_opt.step()
+        latents = self._latents(batch)
+        self.g_opt.zero_grad(set_to_none=True)
+        g_loss = softplus(-self.discriminator(self.generator(latents))).mean()
+        g_loss.backward()
+        self.g_opt.step()
+        return d_loss.detach(), g_loss.detach()
+
+    def run(self, data):
+        torch = self.torch
+        tensor = torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
+        losses, start = [], None
+        for index in range(0, len(data), self.batch_size):
+            losses.append(self._step(tensor[index : index + self.batch_size]))
+            if start is None:
+                synchronize(torch)
+                start = time.perf_counter()
+        synchronize(torch)
         elapsed = time.perf_counter() - start
         return elapsed, tuple(
             float(torch.stack([loss[i] for loss in losses]).mean()) for i in (0, 1)
@@ -549,7 +677,17 @@ def make_runners(args, batch_size):
     elif args.backend == "jax":
         runners.append(JaxLoop(args, batch_size))
     else:
-        runners.append(TorchLoop(args, batch_size))
+        if "jit_compile" not in compile_kwargs:
+            runners.append(
+                GanBlocksFit(
+                    args,
+                    batch_size,
+                    name="gan-blocks fit (jit_compile=True)",
+                    jit_compile=True,
+                    **compile_kwargs,
+                )
+            )
+        runners += [TorchLoop(args, batch_size), TorchModuleLoop(args, batch_size)]
     if args.variants:
         runners = [r for r in runners if r.name in args.variants]
     return runners
@@ -607,6 +745,76 @@ def benchmark(args, batch_size):
             }
         )
     return rows
+
+
+def profile_torch(args, batch_size):
+    """Where one timed run's time goes, in ms per step, from cProfile."""
+    import cProfile
+    import pstats
+
+    import numpy as np
+
+    steps = args.steps
+    data = (
+        np.random.default_rng(0)
+        .uniform(-1, 1, ((steps + 1) * batch_size, args.image_size, args.image_size, args.channels))
+        .astype("float32")
+    )
+    runners = [
+        GanBlocksFit(args, batch_size, name="gan-blocks fit (default)"),
+        GanBlocksFit(args, batch_size, name="gan-blocks fit (jit_compile=True)", jit_compile=True),
+        TorchModuleLoop(args, batch_size),
+    ]
+    parts = {}
+    for runner in runners:
+        runner.warmup(data[: (args.warmup_steps + 1) * batch_size])
+        profiler = cProfile.Profile()
+        profiler.enable()
+        runner.run(data)
+        profiler.disable()
+        parts[runner.name] = profile_parts(pstats.Stats(profiler).stats, steps + 1)
+    names = list(parts)
+    print(f"\n### Profile (cProfile, batch {batch_size}, ms per step; profiling slows Python)\n")
+    print("| part | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for part in next(iter(parts.values())):
+        cells = [parts[name].get(part) for name in names]
+        print(f"| {part} | " + " | ".join("-" if c is None else f"{c:.2f}" for c in cells) + " |")
+
+
+def profile_parts(stats, steps):
+    """Sums cProfile entries into the parts of a training step (ms per step)."""
+
+    def cumulative(predicate):
+        return 1000 * sum(v[3] for k, v in stats.items() if predicate(k)) / steps
+
+    def own(predicate):
+        return 1000 * sum(v[2] for k, v in stats.items() if predicate(k)) / steps
+
+    def is_torch_builtin(key):
+        filename, _, name = key
+        return filename == "~" and (
+            "torch" in name or "_C." in name or "_VariableFunctions" in name
+        )
+
+    total = 1000 * max(v[3] for v in stats.values()) / steps
+    backward = own(lambda k: "run_backward" in k[2])
+    torch_ops = own(is_torch_builtin) - backward
+    step = cumulative(lambda k: k[2] == "one_step_on_data")
+    if not step:  # The plain loop.
+        step = cumulative(lambda k: k[2] == "_step" and k[0].endswith("throughput.py"))
+    objectives = cumulative(lambda k: k[2] == "objective" and "adversarial_model" in k[0])
+    optimizer = cumulative(lambda k: k[2] == "apply" and k[0].endswith("base_optimizer.py"))
+    optimizer += cumulative(lambda k: k[2] == "step" and k[0].endswith(("adam.py", "optimizer.py")))
+    return {
+        "whole run (incl. fit's loop, callbacks, data)": total,
+        "train step": step,
+        "  forward + losses (Keras layers / torch.nn)": objectives or None,
+        "  backward (autograd engine)": backward,
+        "  optimizer updates": optimizer,
+        "torch kernels called from Python (forward, optimizer; all parts)": torch_ops,
+        "outside the step (fit loop, callbacks, data)": total - step,
+    }
 
 
 def paired_ratio(row, reference):
@@ -759,6 +967,8 @@ def main(argv=None):
                 )
                 break
         break
+    if args.profile and args.backend == "torch":
+        profile_torch(args, args.batch_sizes[0])
     if args.json_out:
         with open(args.json_out, "w") as file:
             json.dump({"onednn": onednn.split()[0] if onednn else None, "rows": all_rows}, file)

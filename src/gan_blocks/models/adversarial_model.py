@@ -720,6 +720,11 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
     def train_step(self, *args: Any) -> Any:
         return get_trainer().train_step(self, *args)
 
+    def make_train_function(self, force: bool = False) -> Any:
+        if self.jit_compile:
+            get_trainer().prepare_compiled_step(self)
+        return super().make_train_function(force)
+
     def test_step(self, *args: Any) -> Any:
         raise NotImplementedError(
             "Adversarial models have no validation loss; evaluate samples with "

@@ -186,6 +186,20 @@ class VAE(AtomicSavingMixin, keras.Model):
 
         return get_trainer().test_step(self, *args)
 
+    def make_train_function(self, force: bool = False) -> Any:
+        if self.jit_compile:
+            from gan_blocks.trainers import get_trainer
+
+            get_trainer().prepare_compiled_step(self)
+        return super().make_train_function(force)
+
+    def make_test_function(self, force: bool = False) -> Any:
+        if self.jit_compile:
+            from gan_blocks.trainers import get_trainer
+
+            get_trainer().prepare_compiled_step(self)
+        return super().make_test_function(force)
+
     def fit(
         self, x: Any = None, y: Any = None, *args: Any, callbacks: Any = None, **kwargs: Any
     ) -> Any:

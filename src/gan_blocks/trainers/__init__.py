@@ -45,6 +45,10 @@ _MODULES = {
     "jax": "gan_blocks.trainers.jax",
     "torch": "gan_blocks.trainers.torch",
 }
+# Imported trainer modules by backend: layers call `get_trainer()` inside
+# compiled steps, where a plain dict lookup traces and `import_module` does not
+# (torch.compile would break the graph there).
+_LOADED: dict[str, ModuleType] = {}
 
 
 def get_trainer(backend: str | None = None) -> ModuleType:
@@ -64,12 +68,16 @@ def get_trainer(backend: str | None = None) -> ModuleType:
     True
     """
     backend = backend or keras.backend.backend()
+    loaded = _LOADED.get(backend)
+    if loaded is not None:
+        return loaded
     if backend not in _MODULES:
         raise ValueError(
             f"gan-blocks trains on the tensorflow, jax and torch backends. "
             f"Received: backend={backend!r}"
         )
-    return importlib.import_module(_MODULES[backend])
+    _LOADED[backend] = importlib.import_module(_MODULES[backend])
+    return _LOADED[backend]
 
 
 def resolve_auto_jit_compile(model: Any, run_eagerly: bool = False) -> bool:

@@ -46,6 +46,13 @@ class Trainer(Protocol):
         where a backend has no replicas inside a step, `sample_fn(batch_size)`.
         """
 
+    def prepare_compiled_step(self, model: Any) -> None:
+        """Readies `model`'s layers for the backend's compiler, before the first compiled step.
+
+        Called by `make_train_function` when `model.jit_compile` is true. A
+        no-op where the compiler traces Keras layers as they are (XLA).
+        """
+
     def conv_transpose(
         self,
         inputs: Any,
@@ -67,5 +74,6 @@ TRAINER_FUNCTIONS = (
     "runs_on_accelerator",
     "resolve_auto_jit_compile",
     "replica_share",
+    "prepare_compiled_step",
     "conv_transpose",
 )

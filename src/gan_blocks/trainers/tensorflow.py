@@ -219,6 +219,11 @@ def _stock_cpu_kernels() -> bool:
     return not onednn_enabled() and not _has_accelerator()
 
 
+def prepare_compiled_step(model: Any) -> None:
+    """Nothing to do: XLA traces Keras layers as they are."""
+    del model
+
+
 def conv_transpose(
     inputs: Any,
     kernel: Any,

@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+import importlib
+import weakref
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import torch
+from keras.src.utils.backend_utils import DynamicBackend
+
+
+def _frozen_parameters(model: Any, variables: list) -> list:
+    """The trainable torch parameters of `model` that `variables` leaves out.
+
+    Looked up once per model and set of variables (an optimizer group, or a
+    VAE's whole list), then cached.
+    """
+    cache = _FROZEN.setdefault(model, {})
+    key = tuple(map(id, variables))
+    frozen = cache.get(key)
+    if frozen is None:
+        updated = set(key)
+        frozen = cache[key] = [
+            variable.value for variable in model.trainable_variables if id(variable) not in updated
+        ]
+    return frozen
+
+
+_FROZEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _make_minimize(model: Any) -> Callable:
@@ -15,12 +39,22 @@ def _make_minimize(model: Any) -> Callable:
         optimizer: Any,
         on_gradients: Callable[[list, Any], None] | None = None,
     ) -> tuple:
-        loss, aux = loss_fn()
+        # The other players' parameters are frozen while this one's loss is
+        # computed: autograd records no graph for a network that only feeds
+        # another (the generator in the discriminator's step) and the
+        # backward pass computes no gradient for weights nobody updates (the
+        # discriminator's in the generator's step).
+        frozen = [p for p in _frozen_parameters(model, variables) if p.requires_grad]
+        for parameter in frozen:
+            parameter.requires_grad_(False)
+        try:
+            loss, aux = loss_fn()
+        finally:
+            for parameter in frozen:
+                parameter.requires_grad_(True)
         scaled_loss = optimizer.scale_loss(loss)
-        # Clear every gradient: the other player's parameters also receive
-        # gradients from this backward pass, and they must not leak into its
-        # own next update.
-        model.zero_grad(set_to_none=True)
+        for variable in variables:
+            variable.value.grad = None
         scaled_loss.backward()
         gradients = [variable.value.grad for variable in variables]
         with torch.no_grad():
@@ -37,6 +71,9 @@ def train_step(model: Any, data: Any) -> dict:
     return model.optimization_step(data, _make_minimize(model))
 
 
+# Eager even inside `torch.compile` (`jit_compile=True`): AOTAutograd cannot
+# differentiate a graph twice, which gradient penalties need.
+@torch.compiler.disable
 def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
     """`torch.autograd.grad(..., create_graph=True)` input gradient."""
     x = torch.as_tensor(x).detach().requires_grad_(True)
@@ -72,6 +109,44 @@ def resolve_auto_jit_compile(model: Any) -> bool:
 def replica_share(sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
     """`sample_fn(batch_size)`: no replicas inside a torch step."""
     return sample_fn(batch_size)
+
+
+def prepare_compiled_step(model: Any) -> None:
+    """Makes `model`'s layers traceable by `torch.compile` without graph breaks.
+
+    Two Keras structures stop TorchDynamo, and each stop splits the compiled
+    step into pieces (a DCGAN discriminator's loss: 15 graph breaks, slower
+    than eager):
+
+    - `BatchNormalization` keeps its reduction axes in a Keras `TrackedList`,
+      which `torch.mean` cannot take in a graph: a tuple of the same axes is
+      equivalent and traces.
+    - preprocessing layers (`Rescaling`, `Normalization`, ...) reach their
+      ops through a `DynamicBackend` that imports the backend module on every
+      attribute lookup: it is replaced by one bound to the torch module,
+      which still switches backends (inside `tf.data`) as before.
+    """
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        axes = getattr(layer, "_reduction_axes", None)
+        if isinstance(layer, keras.layers.BatchNormalization) and isinstance(axes, list):
+            # `object.__setattr__`: Keras' tracking would wrap the tuple again.
+            object.__setattr__(layer, "_reduction_axes", tuple(axes))
+        backend = layer.__dict__.get("backend")
+        if type(backend) is DynamicBackend and backend.name == "torch":
+            object.__setattr__(layer, "backend", _TorchBoundBackend())
+
+
+class _TorchBoundBackend(DynamicBackend):
+    """A `DynamicBackend` that answers from the torch module without importing it."""
+
+    def __init__(self):
+        super().__init__("torch")
+        self._torch_module = importlib.import_module("keras.src.backend.torch")
+
+    def __getattr__(self, name: str) -> Any:
+        if self._backend == "torch":
+            return getattr(self._torch_module, name)
+        return super().__getattr__(name)
 
 
 def conv_transpose(

@@ -1,0 +1,134 @@
+"""The torch training step: frozen players and the `torch.compile` path (torch only)."""
+
+import keras
+import numpy as np
+import pytest
+
+import gan_blocks as gb
+from tests.models.helpers import mlp_discriminator, mlp_generator, numpy_weights, toy_data
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "torch", reason="the torch trainer's own behaviour"
+)
+
+
+def small_gan(**compile_kwargs):
+    keras.utils.set_random_seed(3)
+    gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    gan.compile(**compile_kwargs)
+    return gan
+
+
+def count_gradients(network):
+    """Counts, per step, how often autograd computes a gradient for `network`'s weights."""
+    counts = []
+    handles = [
+        variable.value.register_hook(lambda grad: counts.append(1) or grad)
+        for variable in network.trainable_variables
+    ]
+    return counts, handles
+
+
+def test_the_generator_step_computes_no_gradient_for_the_discriminator(monkeypatch):
+    from gan_blocks.trainers import torch as torch_trainer
+
+    data = toy_data(16)
+    frozen = small_gan()
+    d_counts, handles = count_gradients(frozen.discriminator)
+    g_counts, g_handles = count_gradients(frozen.generator)
+    frozen.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for handle in handles + g_handles:
+        handle.remove()
+    steps = 4
+    d_weights = len(frozen.discriminator.trainable_variables)
+    g_weights = len(frozen.generator.trainable_variables)
+    # One backward per step reaches each player: its own update's.
+    assert len(d_counts) == steps * d_weights
+    assert len(g_counts) == steps * g_weights
+    # Every parameter is trainable again afterwards.
+    assert all(v.value.requires_grad for v in frozen.trainable_variables)
+
+    # The same training with nothing frozen (backward into both players)
+    # updates the weights identically.
+    monkeypatch.setattr(torch_trainer, "_frozen_parameters", lambda model, variables: [])
+    unfrozen = small_gan()
+    d_counts, handles = count_gradients(unfrozen.discriminator)
+    unfrozen.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for handle in handles:
+        handle.remove()
+    assert len(d_counts) == 2 * steps * d_weights
+    for a, b in zip(numpy_weights(frozen), numpy_weights(unfrozen)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_a_player_made_untrainable_after_compile_stays_untrainable():
+    gan = small_gan()
+    gan.discriminator.layers[0].trainable = False
+    gan.fit(toy_data(8), batch_size=4, epochs=1, verbose=0)
+    assert not gan.discriminator.layers[0].kernel.value.requires_grad
+    assert gan.generator.layers[0].kernel.value.requires_grad
+
+
+def graph_breaks(function, *inputs):
+    import torch
+
+    torch._dynamo.reset()
+    return torch._dynamo.explain(function)(*inputs).graph_break_count
+
+
+def test_compiled_steps_trace_batch_norm_and_transposed_convolutions_in_one_graph():
+    from gan_blocks.trainers import get_trainer
+
+    generator = gb.architectures.dcgan_generator(8, (28, 28, 1), filters=4)
+    discriminator = gb.architectures.dcgan_discriminator((28, 28, 1), filters=4)
+    images = keras.ops.convert_to_tensor(np.zeros((2, 28, 28, 1), "float32"))
+    latents = keras.ops.convert_to_tensor(np.zeros((2, 8), "float32"))
+    # Keras' BatchNormalization keeps its axes in a TrackedList, which
+    # TorchDynamo cannot trace: each batch norm splits the graph.
+    assert graph_breaks(lambda x: discriminator(x, training=True), images) > 0
+    for network in (generator, discriminator):
+        get_trainer().prepare_compiled_step(network)
+    assert graph_breaks(lambda x: discriminator(x, training=True), images) == 0
+    assert graph_breaks(lambda z: generator(z, training=True), latents) == 0
+    # Unchanged results in eager mode.
+    assert tuple(discriminator(images).shape) == (2, 1)
+
+
+def test_compiled_steps_trace_preprocessing_layers_and_keep_their_results():
+    from gan_blocks.trainers import get_trainer
+
+    rescale = keras.layers.Rescaling(1 / 127.5, offset=-1.0)
+    network = keras.Sequential([keras.Input((4, 4, 1)), rescale, keras.layers.Dense(2)])
+    pixels = keras.ops.convert_to_tensor(np.full((2, 4, 4, 1), 255.0, "float32"))
+    expected = keras.ops.convert_to_numpy(network(pixels))
+    # The layer's backend lookup imports a module on every op. (`call`, not
+    # `__call__`: where TensorFlow is imported too, Keras' `__call__` first asks
+    # it whether this is a tf.data graph, which TorchDynamo does not trace.)
+    assert graph_breaks(lambda x: rescale.call(x), pixels) > 0
+    get_trainer().prepare_compiled_step(network)
+    assert graph_breaks(lambda x: rescale.call(x), pixels) == 0
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(network(pixels)), expected)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(rescale(pixels)), 1.0)
+
+
+def test_jit_compile_true_trains_like_eager_with_a_gradient_penalty():
+    # R1 differentiates the discriminator twice: eager inside the compiled step.
+    def train(jit_compile):
+        keras.utils.set_random_seed(5)
+        gan = gb.models.GAN(
+            gb.architectures.dcgan_generator(8, (28, 28, 1), filters=4),
+            gb.architectures.dcgan_discriminator((28, 28, 1), filters=4),
+            latent_dim=8,
+            seed=0,
+        )
+        gan.compile(penalty=gb.losses.R1Penalty(1.0), jit_compile=jit_compile)
+        data = np.random.default_rng(0).uniform(-1, 1, (12, 28, 28, 1)).astype("float32")
+        history = gan.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
+        return numpy_weights(gan), history.history
+
+    eager_weights, eager_history = train(False)
+    compiled_weights, compiled_history = train(True)
+    for a, b in zip(eager_weights, compiled_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for name in ("d_loss", "g_loss", "r1_penalty"):
+        np.testing.assert_allclose(eager_history[name], compiled_history[name], rtol=1e-5)
