@@ -12,7 +12,7 @@ from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_model import DEFAULT_BATCH_SIZE
 from gan_blocks.models.gan import GAN
-from gan_blocks.models.non_finite_loss_guard import current_values
+from gan_blocks.models.non_finite_loss_guard import current_values, state_variables
 from gan_blocks.trainers import get_trainer
 
 
@@ -267,12 +267,16 @@ class _LabelCheck(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.model.label_check.assign(np.zeros(2, "float32"))
+        # Found once per `fit`: the variables do not change while it runs.
+        self._state_variables = state_variables(self.model)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        (record,) = current_values(self.model, [self.model.label_check])
+        (record,) = current_values(
+            self.model, [self.model.label_check], every=self._state_variables
+        )
         found, label = ops.convert_to_numpy(record)
         if found:
             self.model.stop_training = True

@@ -46,6 +46,14 @@ class Trainer(Protocol):
         where a backend has no replicas inside a step, `sample_fn(batch_size)`.
         """
 
+    def copy_state(self, values: list, reuse: list | None = None) -> list:
+        """Detached copies of `values` (tensors), on their device.
+
+        `reuse` is an earlier result for the same values, whose memory the
+        copies may take over (torch copies into it in one fused call); the
+        backends with immutable tensors ignore it.
+        """
+
     def prepare_compiled_step(self, model: Any) -> None:
         """Readies `model`'s layers for the backend's compiler, before the first compiled step.
 
@@ -74,6 +82,7 @@ TRAINER_FUNCTIONS = (
     "runs_on_accelerator",
     "resolve_auto_jit_compile",
     "replica_share",
+    "copy_state",
     "prepare_compiled_step",
     "conv_transpose",
 )

@@ -112,6 +112,12 @@ def test_step(model: Any, state: tuple, data: Any) -> tuple:
     return logs, new_state
 
 
+def copy_state(values: list, reuse: list | None = None) -> list:
+    """Detached copies of `values` on their device (tensors are immutable: `reuse` unused)."""
+    del reuse
+    return [keras.ops.copy(keras.ops.stop_gradient(value)) for value in values]
+
+
 def prepare_compiled_step(model: Any) -> None:
     """Nothing to do: XLA traces Keras layers as they are."""
     del model

@@ -43,8 +43,12 @@ def _make_minimize(model: Any) -> Callable:
         # computed: autograd records no graph for a network that only feeds
         # another (the generator in the discriminator's step) and the
         # backward pass computes no gradient for weights nobody updates (the
-        # discriminator's in the generator's step).
-        frozen = [p for p in _frozen_parameters(model, variables) if p.requires_grad]
+        # discriminator's in the generator's step). Not inside `torch.compile`,
+        # where changing `requires_grad` would split the graph: there the
+        # compiled backward is pruned to what the loss needs anyway, and a
+        # frozen player's stray gradients are cleared before its own update.
+        frozen = [] if torch.compiler.is_compiling() else _frozen_parameters(model, variables)
+        frozen = [p for p in frozen if p.requires_grad]
         for parameter in frozen:
             parameter.requires_grad_(False)
         try:
@@ -109,6 +113,15 @@ def resolve_auto_jit_compile(model: Any) -> bool:
 def replica_share(sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
     """`sample_fn(batch_size)`: no replicas inside a torch step."""
     return sample_fn(batch_size)
+
+
+def copy_state(values: list, reuse: list | None = None) -> list:
+    """Detached copies of `values`; written into `reuse` in one fused call when given."""
+    with torch.no_grad():
+        if reuse is not None and [r.shape for r in reuse] == [v.shape for v in values]:
+            torch._foreach_copy_(reuse, values)
+            return reuse
+        return [value.detach().clone() for value in values]
 
 
 def prepare_compiled_step(model: Any) -> None:
