@@ -537,9 +537,12 @@ class TorchLoop(Runner):
         with self.torch.no_grad():
             optimizer.apply([v.value.grad for v in variables], variables)
 
+    def _images(self, data):
+        return self.torch.from_numpy(data)
+
     def run(self, data):
         torch = self.torch
-        tensor = torch.from_numpy(data)
+        tensor = self._images(data)
         losses, start = [], None
         for index in range(0, len(data), self.batch_size):
             losses.append(self._step(tensor[index : index + self.batch_size]))
@@ -553,7 +556,7 @@ class TorchLoop(Runner):
         )
 
 
-class TorchModuleLoop(Runner):
+class TorchModuleLoop(TorchLoop):
     """What a PyTorch user writes by hand: `torch.nn` modules, `torch.optim.Adam`.
 
     The DCGAN of `gb.architectures` (same layers, widths, kernels and
@@ -637,20 +640,8 @@ class TorchModuleLoop(Runner):
         self.g_opt.step()
         return d_loss.detach(), g_loss.detach()
 
-    def run(self, data):
-        torch = self.torch
-        tensor = torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
-        losses, start = [], None
-        for index in range(0, len(data), self.batch_size):
-            losses.append(self._step(tensor[index : index + self.batch_size]))
-            if start is None:
-                synchronize(torch)
-                start = time.perf_counter()
-        synchronize(torch)
-        elapsed = time.perf_counter() - start
-        return elapsed, tuple(
-            float(torch.stack([loss[i] for loss in losses]).mean()) for i in (0, 1)
-        )
+    def _images(self, data):
+        return self.torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
 
 
 def make_runners(args, batch_size):

@@ -111,17 +111,22 @@ def test_compiled_steps_trace_preprocessing_layers_and_keep_their_results():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(rescale(pixels)), 1.0)
 
 
+def tiny_dcgan(seed, **compile_kwargs):
+    keras.utils.set_random_seed(seed)
+    gan = gb.models.GAN(
+        gb.architectures.dcgan_generator(8, (28, 28, 1), filters=4),
+        gb.architectures.dcgan_discriminator((28, 28, 1), filters=4),
+        latent_dim=8,
+        seed=0,
+    )
+    gan.compile(**compile_kwargs)
+    return gan
+
+
 def test_jit_compile_true_trains_like_eager_with_a_gradient_penalty():
     # R1 differentiates the discriminator twice: eager inside the compiled step.
     def train(jit_compile):
-        keras.utils.set_random_seed(5)
-        gan = gb.models.GAN(
-            gb.architectures.dcgan_generator(8, (28, 28, 1), filters=4),
-            gb.architectures.dcgan_discriminator((28, 28, 1), filters=4),
-            latent_dim=8,
-            seed=0,
-        )
-        gan.compile(penalty=gb.losses.R1Penalty(1.0), jit_compile=jit_compile)
+        gan = tiny_dcgan(5, penalty=gb.losses.R1Penalty(1.0), jit_compile=jit_compile)
         data = np.random.default_rng(0).uniform(-1, 1, (12, 28, 28, 1)).astype("float32")
         history = gan.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
         return numpy_weights(gan), history.history
@@ -138,15 +143,7 @@ def test_jit_compile_true_trains_like_eager_with_a_gradient_penalty():
 def test_jit_compile_true_resumes_exactly(tmp_path):
     # fit(2 epochs) == fit(1) + save + load + fit(1), compiled on both sides.
     def build():
-        keras.utils.set_random_seed(7)
-        gan = gb.models.GAN(
-            gb.architectures.dcgan_generator(8, (28, 28, 1), filters=4),
-            gb.architectures.dcgan_discriminator((28, 28, 1), filters=4),
-            latent_dim=8,
-            seed=0,
-        )
-        gan.compile(jit_compile=True)
-        return gan
+        return tiny_dcgan(7, jit_compile=True)
 
     data = np.random.default_rng(1).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
     straight = build()

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.layers.paired_inputs import check_pair
 
 
 @gan_blocks_export()
@@ -70,13 +71,7 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         )
 
     def build(self, input_shape: Any) -> None:
-        if not isinstance(input_shape, (list, tuple)) or (
-            len(input_shape) != 2 or isinstance(input_shape[0], (int, type(None)))
-        ):
-            raise ValueError(
-                "ConditionalBatchNormalization is called on [x, labels]. "
-                f"Received an input of shape {input_shape!r}."
-            )
+        check_pair(input_shape, "ConditionalBatchNormalization")
         x_shape = tuple(input_shape[0])
         channels = x_shape[-1]
         if channels is None:

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.layers.paired_inputs import check_pair
 from gan_blocks.layers.spectral_dense import SpectralDense
 from gan_blocks.layers.spectral_normalization import SpectralNormalizedKernel
 
@@ -73,13 +74,7 @@ class ProjectionDiscriminatorOutput(keras.layers.Layer):
         self.embedding = None
 
     def build(self, input_shape: Any) -> None:
-        if not isinstance(input_shape, (list, tuple)) or (
-            len(input_shape) != 2 or isinstance(input_shape[0], (int, type(None)))
-        ):
-            raise ValueError(
-                "ProjectionDiscriminatorOutput is called on [features, labels]. "
-                f"Received an input of shape {input_shape!r}."
-            )
+        check_pair(input_shape, "ProjectionDiscriminatorOutput", "[features, labels]")
         features_shape = tuple(input_shape[0])
         if len(features_shape) != 2 or features_shape[-1] is None:
             raise ValueError(

@@ -9,6 +9,7 @@ from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.conditional_batch_normalization import ConditionalBatchNormalization
+from gan_blocks.layers.paired_inputs import is_pair
 from gan_blocks.layers.spectral_conv2d import SpectralConv2D
 
 
@@ -93,9 +94,7 @@ class ResidualUpBlock(keras.layers.Layer):
 
     def _split(self, inputs: Any) -> tuple[Any, Any]:
         """`(x, labels)` of the inputs, or of their shapes (`labels` None if unconditional)."""
-        paired = isinstance(inputs, (list, tuple)) and (
-            len(inputs) == 2 and not isinstance(inputs[0], (int, type(None)))
-        )
+        paired = is_pair(inputs)
         if self.conditional_classes is None:
             if paired:
                 raise ValueError(
