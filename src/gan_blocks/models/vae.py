@@ -14,7 +14,7 @@ from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
 from gan_blocks.models import input_checks
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
-from gan_blocks.trainers import resolve_auto_jit_compile
+from gan_blocks.trainers import get_trainer, resolve_auto_jit_compile
 
 RECONSTRUCTIONS = ("bernoulli", "gaussian")
 
@@ -177,26 +177,18 @@ class VAE(AtomicSavingMixin, keras.Model):
         return self._track(*self.elbo_terms(self._images(data), training=False))
 
     def train_step(self, *args: Any) -> Any:
-        from gan_blocks.trainers import get_trainer
-
         return get_trainer().train_step(self, *args)
 
     def test_step(self, *args: Any) -> Any:
-        from gan_blocks.trainers import get_trainer
-
         return get_trainer().test_step(self, *args)
 
     def make_train_function(self, force: bool = False) -> Any:
         if self.jit_compile:
-            from gan_blocks.trainers import get_trainer
-
             get_trainer().prepare_compiled_step(self)
         return super().make_train_function(force)
 
     def make_test_function(self, force: bool = False) -> Any:
         if self.jit_compile:
-            from gan_blocks.trainers import get_trainer
-
             get_trainer().prepare_compiled_step(self)
         return super().make_test_function(force)
 

@@ -45,8 +45,8 @@ def _make_minimize(model: Any) -> Callable:
         # backward pass computes no gradient for weights nobody updates (the
         # discriminator's in the generator's step). Not inside `torch.compile`,
         # where changing `requires_grad` would split the graph: there the
-        # compiled backward is pruned to what the loss needs anyway, and a
-        # frozen player's stray gradients are cleared before its own update.
+        # backward also fills the other players' gradients (extra work, not
+        # a leak: each player's gradients are cleared before its own update).
         frozen = [] if torch.compiler.is_compiling() else _frozen_parameters(model, variables)
         frozen = [p for p in frozen if p.requires_grad]
         for parameter in frozen:
