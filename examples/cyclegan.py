@@ -21,14 +21,17 @@ import os
 import platform
 import time
 
-import keras
-import numpy as np
-from scipy import ndimage
+from example_utils import (
+    HelpFormatter,
+    non_negative,
+    positive,
+    quiet_startup,
+    refuse_to_overwrite,
+    training_csv_logger,
+)
 
-import gan_blocks as gb
-
-# ----------------------------------------------------------------------------- arguments
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+# Arguments first: `--help` answers before TensorFlow is imported.
+parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
 parser.add_argument(
     "--dataset",
     default="photos",
@@ -44,17 +47,28 @@ parser.add_argument(
 )
 parser.add_argument("--data-dir", default=None, help="CycleGAN-layout folder or archive")
 parser.add_argument("--tfds", default=None, help="e.g. cycle_gan/horse2zebra (downloads)")
-parser.add_argument("--image-size", type=int, default=32)
-parser.add_argument("--num-images", type=int, default=400, help="offline images per domain")
-parser.add_argument("--epochs", type=int, default=40)
-parser.add_argument("--batch-size", type=int, default=4)
-parser.add_argument("--filters", type=int, default=8)
-parser.add_argument("--num-blocks", type=int, default=3, help="residual blocks (paper: 6 or 9)")
-parser.add_argument("--learning-rate", type=float, default=2e-4)
-parser.add_argument("--cycle-weight", type=float, default=10.0)
-parser.add_argument("--identity-weight", type=float, default=0.5)
-parser.add_argument("--output", default="runs/cyclegan")
-parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--image-size", type=positive(int), default=32, help="side of the images")
+parser.add_argument(
+    "--num-images", type=positive(int), default=400, help="offline images per domain"
+)
+parser.add_argument("--epochs", type=positive(int), default=40, help="passes over the data")
+parser.add_argument(
+    "--batch-size", type=positive(int), default=4, help="images per domain and step"
+)
+parser.add_argument("--filters", type=positive(int), default=8, help="width of all four networks")
+parser.add_argument(
+    "--num-blocks", type=positive(int), default=3, help="residual blocks (paper: 6 or 9)"
+)
+parser.add_argument("--learning-rate", type=positive(float), default=2e-4, help="Adam, both")
+parser.add_argument("--cycle-weight", type=non_negative(float), default=10.0, help="cycle L1")
+parser.add_argument(
+    "--identity-weight", type=non_negative(float), default=0.5, help="x cycle weight"
+)
+parser.add_argument(
+    "--output", default=None, help="folder (default runs/cyclegan, runs/cyclegan-quick)"
+)
+parser.add_argument("--overwrite", action="store_true", help="replace a cyclegan.keras in --output")
+parser.add_argument("--seed", type=int, default=0, help="seed of weights, draws and pools")
 parser.add_argument(
     "--augment",
     default="none",
@@ -63,14 +77,34 @@ parser.add_argument(
 )
 parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
 args = parser.parse_args()
+if args.data_dir is not None and args.tfds is not None:
+    parser.error("pass --data-dir or --tfds, not both")
 if args.data_dir is not None:
     args.dataset = "folder"
 if args.tfds is not None:
     args.dataset = "tfds"
+if args.dataset == "folder" and args.data_dir is None:
+    parser.error("--dataset folder needs --data-dir (a CycleGAN-layout folder or archive)")
+if args.dataset == "tfds" and args.tfds is None:
+    parser.error("--dataset tfds needs --tfds NAME, e.g. cycle_gan/horse2zebra")
+if args.dataset == "photos" and args.num_images < 4:
+    parser.error(f"--num-images must be >= 4 (10% is held out, at least 2), got {args.num_images}")
 if args.quick:
     args.epochs, args.num_images, args.image_size = 1, 8, 16
     args.filters, args.num_blocks = 4, 1
-keras.utils.set_random_seed(args.seed)
+args.output = args.output or ("runs/cyclegan-quick" if args.quick else "runs/cyclegan")
+checkpoint = os.path.join(args.output, "cyclegan.keras")
+refuse_to_overwrite(parser, checkpoint, args.overwrite)
+
+import numpy as np  # noqa: E402
+from scipy import ndimage  # noqa: E402
+
+with quiet_startup():  # TensorFlow's start-up lines; TF_CPP_MIN_LOG_LEVEL=0 shows them
+    import keras
+
+    import gan_blocks as gb
+
+    keras.utils.set_random_seed(args.seed)  # also imports and seeds TensorFlow if installed
 
 # ----------------------------------------------------------------------------- data
 if args.dataset == "photos":
@@ -95,8 +129,6 @@ if args.dataset == "photos":
     train_b, test_b = images_b[held_out:], images_b[:held_out]
 else:
     source = args.data_dir if args.dataset == "folder" else args.tfds
-    if source is None:
-        parser.error(f"--dataset {args.dataset} needs --data-dir or --tfds")
     train_a, train_b = gb.data.load_unpaired_images(source, "train", image_size=args.image_size)
     test_a, test_b = gb.data.load_unpaired_images(source, "test", image_size=args.image_size)
     if args.quick:
@@ -158,7 +190,7 @@ callbacks = [
         inputs=test_a,
         every_n_epochs=max(1, args.epochs // 5),
     ),
-    keras.callbacks.CSVLogger(os.path.join(args.output, "metrics.csv")),
+    training_csv_logger(os.path.join(args.output, "metrics.csv")),
 ]
 data = gb.data.unpaired(train_a, train_b, batch_size=args.batch_size, seed=args.seed)
 start = time.time()
@@ -216,8 +248,7 @@ print(
 )
 
 # ----------------------------------------------------------------------------- save
-path = os.path.join(args.output, "cyclegan.keras")
-cyclegan.save(path)
-restored = keras.models.load_model(path)
+cyclegan.save(checkpoint)
+restored = keras.models.load_model(checkpoint)
 assert np.allclose(restored.translate(test_a[:2]), cyclegan.translate(test_a[:2]), atol=1e-5)
-print(f"saved {path}")
+print(f"saved {checkpoint}")

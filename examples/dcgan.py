@@ -19,22 +19,16 @@ the FID's feature extractor (a small MNIST classifier, trained once and cached).
 import argparse
 import os
 
+from example_utils import (
+    HelpFormatter,
+    positive,
+    quiet_startup,
+    refuse_to_overwrite,
+    training_csv_logger,
+)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIPPED_MNIST = os.path.join(HERE, "data", "mnist")
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
-
-
-def positive(kind):
-    def parse(text):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
 
 
 # Arguments first: `--help` answers before TensorFlow is imported.
@@ -87,18 +81,18 @@ if args.dataset not in ("mnist", "digits", "fashion_mnist") and not args.tfds:
 if args.dataset == "fashion_mnist" and not args.tfds and args.data_dir == SHIPPED_MNIST:
     parser.error("--dataset fashion_mnist needs --data-dir (Fashion-MNIST IDX files) or --tfds")
 checkpoint = os.path.join(args.output, "dcgan.keras")
-if os.path.exists(checkpoint) and not args.overwrite:
-    parser.error(f"{checkpoint} exists: pass --overwrite to replace it, or another --output")
+refuse_to_overwrite(parser, checkpoint, args.overwrite)
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # No TensorFlow start-up noise.
 import time  # noqa: E402
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import gan_blocks as gb  # noqa: E402
+with quiet_startup():  # TensorFlow's start-up lines; TF_CPP_MIN_LOG_LEVEL=0 shows them
+    import keras
 
-keras.utils.set_random_seed(args.seed)
+    import gan_blocks as gb
+
+    keras.utils.set_random_seed(args.seed)  # also imports and seeds TensorFlow if installed
 
 # ----------------------------------------------------------------------------- data
 held_out = labels = None
@@ -151,7 +145,7 @@ callbacks = [
         num_samples=64,
         every_n_epochs=max(1, args.epochs // 5),
     ),
-    keras.callbacks.CSVLogger(os.path.join(args.output, "metrics.csv")),
+    training_csv_logger(os.path.join(args.output, "metrics.csv")),
 ]
 start = time.time()
 if images is not None:

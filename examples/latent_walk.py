@@ -9,21 +9,40 @@ three groups of random latents (the inputs' images, then the result's).
 """
 
 import argparse
+import os
 
-import keras
-import numpy as np
+from example_utils import HelpFormatter, positive, quiet_startup
 
-import gan_blocks as gb
-
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-parser.add_argument("model", help="a saved gb.models.GAN (.keras)")
-parser.add_argument("--output", default="latent_walk.png")
-parser.add_argument("--rows", type=int, default=4)
-parser.add_argument("--steps", type=int, default=8)
-parser.add_argument("--seed", type=int, default=0)
+# Arguments first: `--help` answers before TensorFlow is imported.
+parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+parser.add_argument("model", help="a saved gb.models.GAN (.keras), e.g. runs/dcgan/dcgan.keras")
+parser.add_argument("--output", default="latent_walk.png", help="PNG file to write")
+parser.add_argument("--rows", type=positive(int), default=4, help="number of slerp walks")
+parser.add_argument(
+    "--steps", type=int, default=8, help="images per walk (>= 4: the arithmetic row needs 4)"
+)
+parser.add_argument("--seed", type=int, default=0, help="seed of the random latents")
 args = parser.parse_args()
+if args.steps < 4:
+    parser.error(f"--steps must be >= 4 (A, B, C and the result share a row), got {args.steps}")
+if not os.path.isfile(args.model):
+    parser.error(f"no such file: {args.model} (train one with: python examples/dcgan.py)")
+if not args.output.lower().endswith(".png"):
+    parser.error(f"--output must name a .png file, got {args.output}")
+
+import numpy as np  # noqa: E402
+
+with quiet_startup():  # TensorFlow's start-up lines; TF_CPP_MIN_LOG_LEVEL=0 shows them
+    import keras
+
+    import gan_blocks as gb
 
 gan = keras.models.load_model(args.model)
+if not isinstance(gan, gb.models.GAN) or isinstance(gan, gb.models.ConditionalGAN):
+    parser.error(
+        f"{args.model} holds a {type(gan).__name__}; latent walks need a gb.models.GAN "
+        "(an unconditional generator of latents)"
+    )
 rng = np.random.default_rng(args.seed)
 shape = gan.latent_shape
 

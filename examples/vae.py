@@ -14,22 +14,16 @@ after --train-size). Writes samples/, metrics.csv, vae.keras.
 import argparse
 import os
 
+from example_utils import (
+    HelpFormatter,
+    positive,
+    quiet_startup,
+    refuse_to_overwrite,
+    training_csv_logger,
+)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIPPED_MNIST = os.path.join(HERE, "data", "mnist")
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
-
-
-def positive(kind):
-    def parse(text):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
 
 
 # Arguments first: `--help` answers before TensorFlow is imported.
@@ -60,18 +54,18 @@ args.output = args.output or ("runs/vae-quick" if args.quick else "runs/vae")
 if args.data_dir != SHIPPED_MNIST and args.dataset != "mnist":
     parser.error("--data-dir holds MNIST-format IDX files: use it with --dataset mnist")
 checkpoint = os.path.join(args.output, "vae.keras")
-if os.path.exists(checkpoint) and not args.overwrite:
-    parser.error(f"{checkpoint} exists: pass --overwrite to replace it, or another --output")
+refuse_to_overwrite(parser, checkpoint, args.overwrite)
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # No TensorFlow start-up noise.
 import time  # noqa: E402
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import gan_blocks as gb  # noqa: E402
+with quiet_startup():  # TensorFlow's start-up lines; TF_CPP_MIN_LOG_LEVEL=0 shows them
+    import keras
 
-keras.utils.set_random_seed(args.seed)
+    import gan_blocks as gb
+
+    keras.utils.set_random_seed(args.seed)  # also imports and seeds TensorFlow if installed
 
 # ----------------------------------------------------------------------------- data
 if args.dataset == "digits":
@@ -101,7 +95,7 @@ callbacks = [
         num_samples=64,
         every_n_epochs=max(1, args.epochs // 5),
     ),
-    keras.callbacks.CSVLogger(os.path.join(args.output, "metrics.csv")),
+    training_csv_logger(os.path.join(args.output, "metrics.csv")),
 ]
 start = time.time()
 vae.fit(

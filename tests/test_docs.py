@@ -172,3 +172,23 @@ def test_page_snippets_run(page, tmp_path):
     assert process.returncode == 0, (
         f"The python code of docs/{page} failed:\n{process.stderr[-4000:]}"
     )
+
+
+def test_call_arguments_render_as_one_list_item_per_argument():
+    # The mkdocstrings extension must not import griffe at module level here:
+    # the README's test command installs no [docs] extra.
+    pytest.importorskip("griffe")
+    sys.path.insert(0, str(DOCS / "_griffe"))
+    try:
+        from keras_docstrings import rewrite_docstring
+    finally:
+        sys.path.remove(str(DOCS / "_griffe"))
+    from gan_blocks.layers import ResidualUpBlock
+
+    text = rewrite_docstring(inspect.cleandoc(ResidualUpBlock.__doc__), is_class=True)
+    section = text.split("Call arguments:\n", 1)[1].split("\n\n", 1)[0].split("\n")
+    assert section == [
+        "    - `inputs`: A 4-D channels-last tensor, or `[x, labels]` for a conditional "
+        "block (integer labels of shape `(batch,)`).",
+        "    - `training`: Batch-norm mode.",
+    ]

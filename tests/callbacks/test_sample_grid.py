@@ -51,3 +51,86 @@ def test_pix2pix_rows_are_source_output_target(tmp_path):
     assert columns == 3 and images.shape == (6, 8, 8, 3)
     np.testing.assert_array_equal(images[0], source[0])
     np.testing.assert_array_equal(images[2], -source[0])
+
+
+def _tensorboard_images(log_dir):
+    """(step, tag, decoded uint8 image) of every image summary under `log_dir`."""
+    import io
+    import os
+
+    loader = __import__("pytest").importorskip(
+        "tensorboard.backend.event_processing.event_file_loader"
+    )
+    found = []
+    for name in sorted(os.listdir(log_dir)):
+        for event in loader.LegacyEventFileLoader(os.path.join(log_dir, name)).Load():
+            for value in event.summary.value:
+                if value.HasField("image"):  # torch.utils.tensorboard
+                    png = value.image.encoded_image_string
+                elif value.HasField("tensor"):  # tf.summary.image: [width, height, png]
+                    png = value.tensor.string_val[2]
+                else:
+                    continue
+                found.append((event.step, value.tag, np.asarray(Image.open(io.BytesIO(png)))))
+    return found
+
+
+def _fit_with_tensorboard(tmp_path):
+    import keras
+
+    generator = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(48, activation="tanh"),
+            keras.layers.Reshape((4, 4, 3)),
+        ]
+    )
+    discriminator = keras.Sequential(
+        [keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    gan = gb.models.GAN(generator, discriminator, latent_dim=4, seed=0)
+    gan.compile()
+    callback = gb.callbacks.SampleGrid(
+        str(tmp_path / "png"), num_samples=4, every_n_epochs=2, tensorboard_dir=str(tmp_path / "tb")
+    )
+    data = toy_data(16, dim=48).reshape(16, 4, 4, 3)
+    gan.fit(data, batch_size=8, epochs=4, verbose=0, callbacks=[callback])
+    return callback
+
+
+def _check_summaries_equal_pngs(callback, log_dir):
+    images = _tensorboard_images(log_dir)
+    assert [(step, tag) for step, tag, _ in images] == [(2, "samples"), (4, "samples")]
+    for (_, _, image), path in zip(images, callback.paths):
+        np.testing.assert_array_equal(image, np.asarray(Image.open(path)))
+
+
+def test_sample_grid_writes_the_same_grids_to_tensorboard(tmp_path):
+    __import__("pytest").importorskip("tensorflow")
+    callback = _fit_with_tensorboard(tmp_path)
+    _check_summaries_equal_pngs(callback, tmp_path / "tb")
+
+
+def test_without_tensorflow_the_torch_writer_is_used(tmp_path, monkeypatch):
+    import sys
+
+    pytest = __import__("pytest")
+    pytest.importorskip("torch.utils.tensorboard")
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        pytest.skip("the TensorFlow backend cannot train without TensorFlow")
+    # `import tensorflow` fails, even where something imported it already.
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    callback = _fit_with_tensorboard(tmp_path)
+    monkeypatch.undo()
+    _check_summaries_equal_pngs(callback, tmp_path / "tb")
+
+
+def test_tensorboard_dir_without_tensorboard_fails_at_construction(tmp_path, monkeypatch):
+    import sys
+
+    pytest = __import__("pytest")
+    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    with pytest.raises(ImportError, match="pip install tensorboard"):
+        gb.callbacks.SampleGrid(str(tmp_path), tensorboard_dir=str(tmp_path / "tb"))

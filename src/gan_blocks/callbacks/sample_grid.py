@@ -58,6 +58,14 @@ class SampleGrid(keras.callbacks.Callback):
     target rows; `CycleGAN` takes `inputs=images_a` and shows A | A->B | A->B->A.
     Files are named `epoch_0001.png`, ...
 
+    With `tensorboard_dir`, each grid is also written as an image summary
+    (tag `tag`, step = epoch number) that TensorBoard's "Images" tab shows,
+    next to the scalars of `keras.callbacks.TensorBoard` when both point at
+    the same folder (Keras writes to `<log_dir>/train`). The writer is
+    TensorFlow's `tf.summary` when TensorFlow is installed (as for Keras'
+    own `TensorBoard` callback), otherwise `torch.utils.tensorboard`; both
+    need the `tensorboard` package (`pip install "gan-blocks[tensorboard]"`).
+
     Args:
         directory: Folder to write the PNG files to (created if needed).
         num_samples: Number of samples (or input rows) in the grid.
@@ -68,6 +76,8 @@ class SampleGrid(keras.callbacks.Callback):
             `sample_value_range` (`(-1, 1)` for tanh generators, `(0, 1)`
             for a `VAE`).
         pairs: Older name of `inputs`.
+        tensorboard_dir: Optional log folder for TensorBoard image summaries.
+        tag: Name of the image summary.
 
     Example:
     >>> import gan_blocks as gb
@@ -85,6 +95,8 @@ class SampleGrid(keras.callbacks.Callback):
         inputs: Any = None,
         value_range: tuple[float, float] | None = None,
         pairs: tuple[Any, Any] | None = None,
+        tensorboard_dir: str | None = None,
+        tag: str = "samples",
     ):
         super().__init__()
         if every_n_epochs < 1:
@@ -98,6 +110,11 @@ class SampleGrid(keras.callbacks.Callback):
         self.inputs = inputs if inputs is not None else pairs
         self.value_range = value_range
         self.paths: list[str] = []
+        self.tensorboard_dir = tensorboard_dir
+        self.tag = tag
+        # Checked now, not at the first epoch's end: a missing writer should
+        # not surface after an epoch of training.
+        self._summary_writer = _image_summary_writer(tensorboard_dir) if tensorboard_dir else None
 
     @property
     def pairs(self) -> Any:
@@ -129,3 +146,45 @@ class SampleGrid(keras.callbacks.Callback):
         path = os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png")
         keras.utils.save_img(path, grid, scale=False)
         self.paths.append(path)
+        if self._summary_writer is not None:
+            self._summary_writer(self.tag, grid, epoch + 1)
+
+
+def _image_summary_writer(log_dir: str) -> Any:
+    """Returns `write(tag, uint8_image, step)` for TensorBoard event files in `log_dir`."""
+    try:
+        import tensorboard  # noqa: F401  (both writers below need it for images)
+    except ImportError as error:
+        raise ImportError(
+            "SampleGrid(tensorboard_dir=...) needs the `tensorboard` package: "
+            'pip install tensorboard (or "gan-blocks[tensorboard]").'
+        ) from error
+    try:
+        import tensorflow as tf
+    except ImportError:
+        tf = None
+    if tf is not None:
+        with tf.device("/CPU:0"):
+            writer = tf.summary.create_file_writer(log_dir)
+
+        def write(tag: str, image: np.ndarray, step: int) -> None:
+            with tf.device("/CPU:0"), writer.as_default():
+                tf.summary.image(tag, image[None], step=step)
+            writer.flush()
+
+        return write
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as error:
+        raise ImportError(
+            "SampleGrid(tensorboard_dir=...) writes TensorBoard summaries with TensorFlow's "
+            "tf.summary or torch.utils.tensorboard; neither can be imported here: install "
+            "TensorFlow or PyTorch."
+        ) from error
+    torch_writer = SummaryWriter(log_dir)
+
+    def write(tag: str, image: np.ndarray, step: int) -> None:
+        torch_writer.add_image(tag, image, global_step=step, dataformats="HWC")
+        torch_writer.flush()
+
+    return write

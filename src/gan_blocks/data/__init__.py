@@ -2,13 +2,14 @@
 
 Nothing here imports TensorFlow at import time: the `tf.data` loaders import it
 when called; the numpy loaders (`load_digits_images`, `load_photo_pairs`,
-`load_mnist_idx`, `load_paired_arrays`, `load_unpaired_images` from folders or
+`load_mnist_idx`, `outline_pairs`, `load_paired_arrays`, `load_unpaired_images` from folders or
 archives) and `unpaired` never need it.
 """
 
 from gan_blocks.data.mnist_idx import load_mnist_idx
 from gan_blocks.data.offline_digits import load_digits_images
 from gan_blocks.data.offline_photo_pairs import load_photo_pairs
+from gan_blocks.data.outline_pairs import outline_pairs
 from gan_blocks.data.paired_images import (
     PIX2PIX_URL,
     jitter_pair,
@@ -33,6 +34,7 @@ __all__ = [
     "load_photo_pairs",
     "load_tfds_images",
     "load_unpaired_images",
+    "outline_pairs",
     "split_pair",
     "to_tanh_range",
     "unpaired",
