@@ -64,6 +64,26 @@ class OverfittingProbe(keras.callbacks.Callback):
             )
 
 
+def discriminator_for(kind, args):
+    """The discriminator of the run: the builders' DCGAN, or one without batch norm."""
+    if kind == "dcgan":
+        return gb.architectures.dcgan_discriminator((28, 28, 1), filters=32)
+    if kind == "dcgan-no-bn":
+        # The same blocks without batch norm (as the keras.io DCGAN's
+        # discriminator): batch statistics of augmented reals and of fakes
+        # then no longer mix into what D learns (DiffAugment/ADA papers use
+        # discriminators without batch norm).
+        images = keras.Input((28, 28, 1))
+        x = images
+        for index in range(2):
+            x = gb.layers.DCGANDownBlock(32 * 2**index, batch_norm=False)(x)
+        logits = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+        return keras.Model(images, logits, name="dcgan_discriminator_no_bn")
+    if kind == "sngan":
+        return gb.architectures.sngan_discriminator((28, 28, 1), filters=32)
+    raise ValueError(f"--discriminator takes dcgan, dcgan-no-bn, sngan; received {kind!r}")
+
+
 def augmentation(mode, args):
     if mode == "none":
         return None
@@ -89,6 +109,9 @@ def main():
     parser.add_argument("--probe-every", type=int, default=50)
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--discriminator", default="dcgan", choices=["dcgan", "dcgan-no-bn", "sngan"]
+    )
     parser.add_argument("--output", default="runs/low_data.json")
     args = parser.parse_args()
 
@@ -114,14 +137,14 @@ def main():
     print(
         f"keras {keras.__version__} ({keras.backend.backend()}), {machine}; "
         f"{len(train)} training digits, {len(held_out)} held out, {args.epochs} epochs of "
-        f"batch {args.batch_size}",
+        f"batch {args.batch_size}, discriminator {args.discriminator}",
         flush=True,
     )
     results = {"config": vars(args), "machine": machine, "backend": keras.backend.backend()}
     for mode in args.augment.split(","):
         keras.utils.set_random_seed(args.seed)
         generator = gb.architectures.dcgan_generator(64, (28, 28, 1), filters=32)
-        discriminator = gb.architectures.dcgan_discriminator((28, 28, 1), filters=32)
+        discriminator = discriminator_for(args.discriminator, args)
         gan = gb.models.GAN(
             generator,
             discriminator,

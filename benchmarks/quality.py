@@ -30,10 +30,10 @@ import argparse
 import json
 import os
 import platform
-import time
 
 import keras
 import numpy as np
+from benchmark_utils import EpochTimer
 
 import gan_blocks as gb
 
@@ -104,17 +104,6 @@ def build(name):
         loss="hinge",
     )
     return model
-
-
-class EpochTimer(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
 
 
 for name in args.models.split(","):

@@ -31,6 +31,7 @@ import time
 
 import keras
 import numpy as np
+from benchmark_utils import EpochTimer
 
 import gan_blocks as gb
 
@@ -80,17 +81,6 @@ def builder_networks():
     encoder = gb.architectures.vae_encoder((28, 28, 1), **encoder_args)
     decoder = gb.architectures.vae_decoder(image_shape=(28, 28, 1), **decoder_args)
     return encoder, decoder
-
-
-class EpochTimer(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
 
 
 for name in args.models.split(","):

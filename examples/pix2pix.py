@@ -7,7 +7,7 @@ builds pairs from scikit-image's bundled photographs (Canny edges -> color
 crop). With --data-dir, any pix2pix-layout folder or .tar.gz (each image:
 source | target side by side), e.g. facades:
 
-    python examples/pix2pix.py                    # outlines -> digits, about 3 minutes on a CPU
+    python examples/pix2pix.py                    # outlines -> digits, < 3 min on 2 CPU cores
     python examples/pix2pix.py --quick            # smoke run
     python examples/pix2pix.py --dataset photos   # edges -> photo crops
     python examples/pix2pix.py --data-dir facades.tar.gz --direction b_to_a --image-size 256

@@ -3,7 +3,7 @@
 Offline by default on the 10,000 real MNIST digits shipped in examples/data/mnist
 (the first 8,000 train, the last 2,000 test):
 
-    python examples/vae.py                        # a few minutes on a 2-core CPU
+    python examples/vae.py                        # about 6 minutes on a 2-core CPU
     python examples/vae.py --quick                # smoke run
     python examples/vae.py --dataset digits       # scikit-learn's 8x8 digits, upsampled
 

@@ -42,7 +42,7 @@ BACKEND_TRAINERS = (
     "gan_blocks.trainers.torch",
 )
 # Pages whose ```python blocks run, in order, as one script.
-RUNNABLE_PAGES = ["index.md", "getting-started.md"]
+RUNNABLE_PAGES = ["index.md", "getting-started.md", "tutorials/compose-networks.md"]
 # Runs before those scripts: the pages load MNIST (a download, or the files
 # shipped in a clone's examples/data); the tests use a small random stand-in
 # with MNIST's shapes and dtypes instead.

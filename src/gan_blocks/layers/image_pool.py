@@ -21,7 +21,11 @@ class ImagePool(keras.layers.Layer):
     with `pool_size=0`, images pass through. The pool and its fill count are
     non-trainable variables, and the draws come from the layer's
     `SeedGenerator`: all three are saved with the model, so a resumed run
-    continues exactly. Gradients do not flow through the pool.
+    continues exactly. Gradients do not flow through the pool. With batches
+    larger than one (the paper uses batch 1), two images of a batch can draw
+    the same slot: the slot then stores the mean of the two, a blend the
+    discriminator may be shown later (rare while `pool_size` is much larger
+    than the batch).
 
     Args:
         pool_size: Number of stored images (50 in CycleGAN); 0 disables it.

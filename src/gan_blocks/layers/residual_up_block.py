@@ -121,12 +121,7 @@ class ResidualUpBlock(keras.layers.Layer):
             raise ValueError(
                 f"ResidualUpBlock expects 4-D images (batch, h, w, c). Received: {x_shape}"
             )
-        factor = 2 if self.upsample else 1
-        up_shape = (
-            (x_shape[0],)
-            + tuple(None if s is None else s * factor for s in x_shape[1:3])
-            + (x_shape[3],)
-        )
+        up_shape = self._upsampled_shape(x_shape)
         out_shape = up_shape[:3] + (self.filters,)
         if labels_shape is None:
             self.norm_1.build(x_shape)
@@ -142,6 +137,12 @@ class ResidualUpBlock(keras.layers.Layer):
             )
             self.shortcut.build(up_shape)
         self.built = True
+
+    def _upsampled_shape(self, x_shape: tuple) -> tuple:
+        """The shape of `x` after the (optional) 2x nearest-neighbour upsampling."""
+        factor = 2 if self.upsample else 1
+        height, width = (None if side is None else side * factor for side in x_shape[1:3])
+        return (x_shape[0], height, width, x_shape[3])
 
     def _upsampled(self, x: Any) -> Any:
         if not self.upsample:
@@ -161,13 +162,7 @@ class ResidualUpBlock(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         x_shape = tuple(self._split(input_shape)[0])
-        factor = 2 if self.upsample else 1
-        return (
-            x_shape[0],
-            None if x_shape[1] is None else x_shape[1] * factor,
-            None if x_shape[2] is None else x_shape[2] * factor,
-            self.filters,
-        )
+        return self._upsampled_shape(x_shape)[:3] + (self.filters,)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -24,6 +24,13 @@ applied, and a few backend abilities; each module here (`tensorflow`, `jax`,
   backend's own op is slow (JAX's kernel gradient on a CPU) or missing
   (TensorFlow's stock CPU kernels: dilated or channels-first transposed
   convolutions).
+- `copy_state(values, reuse)`: copies of the model's state tensors for the
+  NaN guard's snapshot; torch copies into the memory of the snapshot it
+  replaces (`reuse`) in one fused call, TensorFlow and JAX copy (their
+  tensors are immutable).
+- `prepare_compiled_step(model)`: called once before a compiled train
+  function is built; torch makes Keras layers traceable by TorchDynamo (batch
+  norm axes as tuples, backend-bound preprocessing layers), a no-op elsewhere.
 
 These modules are the only ones that import a framework to train; besides
 them, only the `tf.data` / tensorflow-datasets loaders of `gan_blocks.data`

@@ -20,7 +20,6 @@ import keras
 from keras import StatelessScope
 from keras.src.backend.common.backend_utils import compute_conv_transpose_padding_args_for_jax
 from keras.src.backend.common.stateless_scope import get_stateless_scope
-from keras.src.backend.config import standardize_data_format
 
 
 def _minimize(
@@ -146,7 +145,7 @@ def conv_transpose(
     forms) it is `keras.ops.conv_transpose` itself. Arguments and result as
     `gan_blocks.trainers.conv_transpose`, which dispatches here on JAX.
     """
-    data_format = standardize_data_format(data_format)
+    data_format = (data_format or keras.config.image_data_format()).lower()
     inputs = jax.numpy.asarray(inputs)
     kernel = jax.numpy.asarray(kernel)
     rank = inputs.ndim - 2

@@ -22,7 +22,6 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-from keras.src.backend.config import standardize_data_format
 
 
 def _minimize(
@@ -255,7 +254,7 @@ def conv_transpose(
     itself. Arguments and result as `gan_blocks.trainers.conv_transpose`,
     which dispatches here on TensorFlow.
     """
-    data_format = standardize_data_format(data_format)
+    data_format = (data_format or keras.config.image_data_format()).lower()
     rates = _as_tuple(dilation_rate, len(kernel.shape) - 2)
     dilated = any(rate != 1 for rate in rates)
     if not (dilated or data_format == "channels_first") or not _stock_cpu_kernels():
