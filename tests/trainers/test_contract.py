@@ -26,3 +26,25 @@ def test_the_active_trainer_implements_the_whole_contract():
 def test_replica_share_without_replicas_is_the_whole_draw():
     draw = get_trainer().replica_share(lambda n: keras.ops.arange(n), 5)
     assert keras.ops.convert_to_numpy(draw).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_copy_state_copies_survive_later_updates():
+    import numpy as np
+
+    variables = [
+        keras.Variable(np.arange(6, dtype="float32").reshape(2, 3)),
+        keras.Variable(np.array([3, 7], dtype="int32"), trainable=False),
+        keras.Variable(np.array(0.5, dtype="float32")),
+    ]
+    originals = [keras.ops.convert_to_numpy(v.value).copy() for v in variables]
+    trainer = get_trainer()
+    copies = trainer.copy_state([v.value for v in variables])
+    for variable in variables:
+        variable.assign(variable.value * 0 + 9)
+    for copy, original in zip(copies, originals):
+        assert keras.ops.convert_to_numpy(copy).dtype == original.dtype
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(copy), original)
+    # A second snapshot may take over the first one's memory (torch does).
+    again = trainer.copy_state([v.value for v in variables], reuse=copies)
+    for copy in again:
+        assert (keras.ops.convert_to_numpy(copy) == 9).all()
