@@ -21,14 +21,30 @@ import os
 import platform
 import time
 
-from example_utils import (
-    HelpFormatter,
-    non_negative,
-    positive,
-    quiet_startup,
-    refuse_to_overwrite,
-    training_csv_logger,
-)
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    return parse
+
+
+def non_negative(kind):
+    def parse(text):
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        return value
+
+    return parse
+
 
 # Arguments first: `--help` answers before TensorFlow is imported.
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
@@ -94,17 +110,38 @@ if args.quick:
     args.filters, args.num_blocks = 4, 1
 args.output = args.output or ("runs/cyclegan-quick" if args.quick else "runs/cyclegan")
 checkpoint = os.path.join(args.output, "cyclegan.keras")
-refuse_to_overwrite(parser, checkpoint, args.overwrite)
+if os.path.exists(checkpoint) and not args.overwrite:
+    parser.error(f"{checkpoint} exists: pass --overwrite, or another --output")
 
 import numpy as np  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
-with quiet_startup():  # TensorFlow's start-up lines; TF_CPP_MIN_LOG_LEVEL=0 shows them
+# TensorFlow prints C++ start-up lines (oneDNN, CUDA probes), some before it
+# reads its log level: they are hidden while Keras imports, unless you set
+# TF_CPP_MIN_LOG_LEVEL yourself (0 shows them). Python errors still show.
+quiet = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+if quiet:
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    stderr = os.dup(2)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+try:
     import keras
 
     import gan_blocks as gb
 
     keras.utils.set_random_seed(args.seed)  # also imports and seeds TensorFlow if installed
+finally:
+    if quiet:
+        os.dup2(stderr, 2)
+
+
+class TrainingCSVLogger(keras.callbacks.CSVLogger):
+    """Keras' CSVLogger with the columns fit logs (no always-empty val_* ones)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.keys = self.keys or sorted(logs or {})
+        super().on_epoch_end(epoch, logs)
+
 
 # ----------------------------------------------------------------------------- data
 if args.dataset == "photos":
@@ -190,7 +227,7 @@ callbacks = [
         inputs=test_a,
         every_n_epochs=max(1, args.epochs // 5),
     ),
-    training_csv_logger(os.path.join(args.output, "metrics.csv")),
+    TrainingCSVLogger(os.path.join(args.output, "metrics.csv")),
 ]
 data = gb.data.unpaired(train_a, train_b, batch_size=args.batch_size, seed=args.seed)
 start = time.time()

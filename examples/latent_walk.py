@@ -11,7 +11,20 @@ three groups of random latents (the inputs' images, then the result's).
 import argparse
 import os
 
-from example_utils import HelpFormatter, positive, quiet_startup
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    return parse
+
 
 # Arguments first: `--help` answers before TensorFlow is imported.
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
@@ -32,10 +45,21 @@ if not args.output.lower().endswith(".png"):
 
 import numpy as np  # noqa: E402
 
-with quiet_startup():  # TensorFlow's start-up lines; TF_CPP_MIN_LOG_LEVEL=0 shows them
+# TensorFlow prints C++ start-up lines (oneDNN, CUDA probes), some before it
+# reads its log level: they are hidden while Keras imports, unless you set
+# TF_CPP_MIN_LOG_LEVEL yourself (0 shows them). Python errors still show.
+quiet = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+if quiet:
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    stderr = os.dup(2)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+try:
     import keras
 
     import gan_blocks as gb
+finally:
+    if quiet:
+        os.dup2(stderr, 2)
 
 gan = keras.models.load_model(args.model)
 if not isinstance(gan, gb.models.GAN) or isinstance(gan, gb.models.ConditionalGAN):

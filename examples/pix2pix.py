@@ -19,13 +19,20 @@ and prints the held-out L1 next to the L1 of copying the source.
 import argparse
 import os
 
-from example_utils import (
-    HelpFormatter,
-    positive,
-    quiet_startup,
-    refuse_to_overwrite,
-    training_csv_logger,
-)
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    return parse
+
 
 # Arguments first: `--help` answers before TensorFlow is imported.
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
@@ -90,18 +97,39 @@ if args.quick:
     args.image_size = 32 if digits else 16
 args.output = args.output or ("runs/pix2pix-quick" if args.quick else "runs/pix2pix")
 checkpoint = os.path.join(args.output, "pix2pix.keras")
-refuse_to_overwrite(parser, checkpoint, args.overwrite)
+if os.path.exists(checkpoint) and not args.overwrite:
+    parser.error(f"{checkpoint} exists: pass --overwrite, or another --output")
 
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-with quiet_startup():  # TensorFlow's start-up lines; TF_CPP_MIN_LOG_LEVEL=0 shows them
+# TensorFlow prints C++ start-up lines (oneDNN, CUDA probes), some before it
+# reads its log level: they are hidden while Keras imports, unless you set
+# TF_CPP_MIN_LOG_LEVEL yourself (0 shows them). Python errors still show.
+quiet = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+if quiet:
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    stderr = os.dup(2)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+try:
     import keras
 
     import gan_blocks as gb
 
     keras.utils.set_random_seed(args.seed)  # also imports and seeds TensorFlow if installed
+finally:
+    if quiet:
+        os.dup2(stderr, 2)
+
+
+class TrainingCSVLogger(keras.callbacks.CSVLogger):
+    """Keras' CSVLogger with the columns fit logs (no always-empty val_* ones)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.keys = self.keys or sorted(logs or {})
+        super().on_epoch_end(epoch, logs)
+
 
 # ----------------------------------------------------------------------------- data
 if digits:
@@ -152,7 +180,7 @@ callbacks = [
         inputs=test,
         every_n_epochs=max(1, args.epochs // 5),
     ),
-    training_csv_logger(os.path.join(args.output, "metrics.csv")),
+    TrainingCSVLogger(os.path.join(args.output, "metrics.csv")),
 ]
 start = time.time()
 p2p.fit(*train, batch_size=args.batch_size, epochs=args.epochs, callbacks=callbacks, verbose=2)

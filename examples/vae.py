@@ -14,13 +14,20 @@ after --train-size). Writes samples/, metrics.csv, vae.keras.
 import argparse
 import os
 
-from example_utils import (
-    HelpFormatter,
-    positive,
-    quiet_startup,
-    refuse_to_overwrite,
-    training_csv_logger,
-)
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    return parse
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIPPED_MNIST = os.path.join(HERE, "data", "mnist")
@@ -54,18 +61,39 @@ args.output = args.output or ("runs/vae-quick" if args.quick else "runs/vae")
 if args.data_dir != SHIPPED_MNIST and args.dataset != "mnist":
     parser.error("--data-dir holds MNIST-format IDX files: use it with --dataset mnist")
 checkpoint = os.path.join(args.output, "vae.keras")
-refuse_to_overwrite(parser, checkpoint, args.overwrite)
+if os.path.exists(checkpoint) and not args.overwrite:
+    parser.error(f"{checkpoint} exists: pass --overwrite, or another --output")
 
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-with quiet_startup():  # TensorFlow's start-up lines; TF_CPP_MIN_LOG_LEVEL=0 shows them
+# TensorFlow prints C++ start-up lines (oneDNN, CUDA probes), some before it
+# reads its log level: they are hidden while Keras imports, unless you set
+# TF_CPP_MIN_LOG_LEVEL yourself (0 shows them). Python errors still show.
+quiet = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+if quiet:
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    stderr = os.dup(2)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+try:
     import keras
 
     import gan_blocks as gb
 
     keras.utils.set_random_seed(args.seed)  # also imports and seeds TensorFlow if installed
+finally:
+    if quiet:
+        os.dup2(stderr, 2)
+
+
+class TrainingCSVLogger(keras.callbacks.CSVLogger):
+    """Keras' CSVLogger with the columns fit logs (no always-empty val_* ones)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.keys = self.keys or sorted(logs or {})
+        super().on_epoch_end(epoch, logs)
+
 
 # ----------------------------------------------------------------------------- data
 if args.dataset == "digits":
@@ -95,7 +123,7 @@ callbacks = [
         num_samples=64,
         every_n_epochs=max(1, args.epochs // 5),
     ),
-    training_csv_logger(os.path.join(args.output, "metrics.csv")),
+    TrainingCSVLogger(os.path.join(args.output, "metrics.csv")),
 ]
 start = time.time()
 vae.fit(

@@ -93,3 +93,19 @@ def test_help_shows_defaults_without_importing_tensorflow(example, tmp_path):
 def test_option_mistakes_get_a_usage_error(example, options, message, tmp_path):
     result = run_example(example, *options, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
+
+
+def test_latent_walk_draws_walks_of_a_trained_dcgan(tmp_path):
+    trained = run_example(
+        "dcgan.py", "--quick", "--fid-samples", "0", "--output", "dcgan", cwd=tmp_path
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    walk = run_example(
+        "latent_walk.py", "dcgan/dcgan.keras", "--rows", "2", "--output", "walk.png", cwd=tmp_path
+    )
+    assert walk.returncode == 0, walk.stderr[-3000:]
+    from PIL import Image
+
+    picture = Image.open(tmp_path / "walk.png")
+    # 2 walks + the arithmetic row, 8 images of 28x28 each, 1-pixel borders.
+    assert picture.size == (8 * 29 + 1, 3 * 29 + 1)
