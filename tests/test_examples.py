@@ -10,7 +10,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
-# TensorFlow's C++ start-up lines, which the examples hide (example_utils.quiet_startup).
+# TensorFlow's C++ start-up lines, which the examples hide while Keras imports.
 STARTUP_NOISE = ("cuInit", "oneDNN custom operations", "absl::InitializeLog", "cpu_feature_guard")
 
 
