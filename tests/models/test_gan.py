@@ -54,17 +54,26 @@ def test_both_optimizers_update_their_iterations_and_moments():
 
 
 def test_generator_ema_follows_closed_form():
-    decay = 0.75
+    # decay_t = min(decay, (1 + t) / (10 + t)) after generator update t: 2/11,
+    # 3/12, ... until it reaches 0.5 at t = 8 (9/18). Twelve steps cover both.
+    decay = 0.5
     gan = make_gan(generator_ema=decay)
     gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
-    before = numpy_weights(gan.generator)
-    assert all(np.allclose(a, b) for a, b in zip(numpy_weights(gan.ema_generator), before))
-    gan.fit(toy_data(16), batch_size=16, epochs=1, verbose=0)  # one step
-    after = numpy_weights(gan.generator)
-    ema = numpy_weights(gan.ema_generator)
-    for variable, b, a, e in zip(gan.generator.weights, before, after, ema):
-        expected = decay * b + (1 - decay) * a if variable.trainable else a
-        np.testing.assert_allclose(e, expected, rtol=1e-5, atol=1e-6)
+    expected = numpy_weights(gan.generator)
+    assert all(np.allclose(a, b) for a, b in zip(numpy_weights(gan.ema_generator), expected))
+
+    data = toy_data(16)
+    for t in range(1, 13):  # One step per fit: the weights are readable between.
+        gan.fit(data, batch_size=16, epochs=1, verbose=0)
+        step_decay = min(decay, (1 + t) / (10 + t))
+        weights = numpy_weights(gan.generator)
+        expected = [
+            step_decay * e + (1 - step_decay) * w if variable.trainable else w
+            for variable, e, w in zip(gan.generator.weights, expected, weights)
+        ]
+    for e, reference in zip(numpy_weights(gan.ema_generator), expected):
+        np.testing.assert_allclose(e, reference, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(gan.ema_decay()), decay, rtol=1e-6)
     # generate() uses the EMA generator.
     z = np.random.default_rng(0).normal(size=(4, 4)).astype("float32")
     np.testing.assert_allclose(

@@ -94,7 +94,9 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
         discriminator_steps: Discriminator updates per generator update (on the
             same real batch), e.g. 5 for WGAN-GP.
         generator_ema: Decay of an exponential moving average of the networks
-            registered with `add_ema` (e.g. 0.999); `None` disables it.
+            registered with `add_ema` (e.g. 0.999); `None` disables it. The
+            decay warms up as `min(generator_ema, (1 + t) / (10 + t))` over
+            the generator's first updates `t` (`ema_decay`).
         augmentation: Optional differentiable Keras layer (or model) applied to
             real and generated images before every discriminator (DiffAugment).
         seed: Seed of the model's `SeedGenerator`: the random draws of
@@ -284,16 +286,33 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             return ema
         return getattr(self, network_name)
 
+    def ema_decay(self) -> Any:
+        """The EMA decay of this step: `min(generator_ema, (1 + t) / (10 + t))`.
+
+        `t` counts the generator's updates (`optimizer.iterations`, saved with
+        the optimizer, so a resumed run continues the same schedule). The
+        warm-up, as in `tf.train.ExponentialMovingAverage(num_updates=...)`,
+        lets the average forget the random initial weights within the first
+        few hundred steps: a constant 0.999 would still hold 0.999^2000 = 14%
+        of them after 2,000 steps.
+
+        Returns:
+            A scalar float32 tensor.
+        """
+        steps = ops.cast(self.optimizer.iterations, "float32")
+        return ops.minimum(self.generator_ema, (1.0 + steps) / (10.0 + steps))
+
     def update_ema(self) -> None:
-        """Moves every EMA network's weights towards its network's."""
-        decay = self.generator_ema
+        """Moves every EMA network's weights towards its network's (`ema_decay`)."""
+        decay = self.ema_decay()
         for ema_name, network_name in self._ema_names:
             ema, network = getattr(self, ema_name), getattr(self, network_name)
             for ema_variable, variable in zip(ema.weights, network.weights):
                 if variable.trainable and keras.backend.is_float_dtype(variable.dtype):
+                    step_decay = ops.cast(decay, ema_variable.dtype)
                     ema_variable.assign(
-                        decay * ema_variable
-                        + (1.0 - decay) * ops.cast(variable, ema_variable.dtype)
+                        step_decay * ema_variable
+                        + (1.0 - step_decay) * ops.cast(variable, ema_variable.dtype)
                     )
                 else:
                     ema_variable.assign(variable)

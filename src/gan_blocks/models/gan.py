@@ -58,7 +58,9 @@ class GAN(AdversarialModel):
             same real batch), e.g. 5 for WGAN-GP.
         generator_ema: Decay of an exponential moving average of the generator
             weights (e.g. 0.999), kept in `ema_generator` and used by `generate`
-            and `call`; `None` disables it.
+            and `call`; `None` disables it. The decay warms up as
+            `min(generator_ema, (1 + t) / (10 + t))` over the first generator
+            updates `t`, so short runs average recent weights only.
         augmentation: Optional differentiable Keras layer (or model) applied to
             real and generated images before the discriminator (DiffAugment).
         seed: Seed of the model's `SeedGenerator`: latents, label noise and
