@@ -16,7 +16,7 @@ A classifier (`gb.metrics.train_classifier_feature_extractor`, seed 0, 3
 epochs) is trained on the training images and labels; its penultimate features
 give the FID of `--samples` generated digits against the held-out images. A
 second, separately trained classifier (the same builder, seed 1,
-`--judge-epochs` epochs: 98.75% held-out accuracy at 20) judges the class of
+`--judge-epochs` epochs: 98.35% held-out accuracy at 20) judges the class of
 conditional samples (classes cycling 0..9); the FID classifier's verdict is
 reported too (`class_accuracy_fid_classifier`). Every model keeps an
 exponential moving average of its generator's weights (`generator_ema=--ema`;
