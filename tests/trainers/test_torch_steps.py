@@ -156,3 +156,32 @@ def test_jit_compile_true_resumes_exactly(tmp_path):
     resumed.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(numpy_weights(straight), numpy_weights(resumed)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_each_compiled_train_function_traces_its_own_model_and_loss():
+    # The compiled losses skip TorchDynamo's guards on the model and on
+    # globals (re-checking them cost ~15% of a small step), so every train
+    # function must trace its own graphs. A second, narrower model, a
+    # recompile with another loss and a smaller last batch (10 samples,
+    # batch 4) must all train as they do eagerly.
+    data = toy_data(10)
+
+    def train(jit_compile):
+        first = small_gan(jit_compile=jit_compile)
+        first.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
+        keras.utils.set_random_seed(4)
+        second = gb.models.GAN(
+            mlp_generator(hidden=8), mlp_discriminator(hidden=8), latent_dim=4, seed=1
+        )
+        second.compile(jit_compile=jit_compile)
+        second.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
+        first.compile(loss="hinge", jit_compile=jit_compile)
+        history = first.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
+        return numpy_weights(first) + numpy_weights(second), history.history
+
+    eager_weights, eager_history = train(False)
+    compiled_weights, compiled_history = train(True)
+    for a, b in zip(eager_weights, compiled_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=3e-5)
+    for name in ("d_loss", "g_loss"):
+        np.testing.assert_allclose(eager_history[name], compiled_history[name], rtol=1e-5)

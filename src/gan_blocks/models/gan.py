@@ -204,7 +204,7 @@ class GAN(AdversarialModel):
         """
 
         def draw(size: Any) -> Any:
-            return keras.random.normal((size,) + self.latent_shape, seed=self.seed_generator)
+            return get_trainer().random_normal((size,) + self.latent_shape, self.seed_generator)
 
         # Under tf.distribute each replica must draw its own share of the
         # global batch's latents (replicas share the seed state).

@@ -20,6 +20,8 @@ applied, and a few backend abilities; each module here (`tensorflow`, `jax`,
   that rule reads.
 - `replica_share(sample_fn, batch_size)`: this replica's share of a global
   batch of random draws (under `tf.distribute`; elsewhere the whole draw).
+- `random_normal(shape, seed_generator)`: `keras.random.normal`, traceable
+  by `torch.compile` on torch (Keras' torch draws split a compiled step).
 - `conv_transpose(...)`: `keras.ops.conv_transpose`, replaced where the
   backend's own op is slow (JAX's kernel gradient on a CPU) or missing
   (TensorFlow's stock CPU kernels: dilated or channels-first transposed

@@ -61,6 +61,15 @@ class Trainer(Protocol):
         no-op where the compiler traces Keras layers as they are (XLA).
         """
 
+    def random_normal(self, shape: tuple, seed_generator: Any, dtype: str = "float32") -> Any:
+        """Standard-normal draws from `seed_generator` (a `keras.random.SeedGenerator`).
+
+        `keras.random.normal`, except inside `torch.compile`, where Keras'
+        torch draws stop the graph: there torch draws from a counter-based
+        hash of the seed state, which traces. Each call advances the seed
+        generator by one step, as `keras.random.normal` does.
+        """
+
     def conv_transpose(
         self,
         inputs: Any,
@@ -84,5 +93,6 @@ TRAINER_FUNCTIONS = (
     "replica_share",
     "copy_state",
     "prepare_compiled_step",
+    "random_normal",
     "conv_transpose",
 )

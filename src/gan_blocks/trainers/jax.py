@@ -259,3 +259,8 @@ def resolve_auto_jit_compile(model: Any) -> bool:
 def replica_share(sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
     """`sample_fn(batch_size)`: JAX's data parallelism shards one global step."""
     return sample_fn(batch_size)
+
+
+def random_normal(shape: tuple, seed_generator: Any, dtype: str = "float32") -> Any:
+    """`keras.random.normal(shape, seed=seed_generator)`: it traces as it is."""
+    return keras.random.normal(shape, seed=seed_generator, dtype=dtype)

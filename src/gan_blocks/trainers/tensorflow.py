@@ -298,3 +298,8 @@ def conv_transpose(
     if data_format == "channels_first":
         outputs = tf.transpose(outputs, [0, len(rates) + 1, *(axis - 1 for axis in spatial)])
     return outputs
+
+
+def random_normal(shape: tuple, seed_generator: Any, dtype: str = "float32") -> Any:
+    """`keras.random.normal(shape, seed=seed_generator)`: it traces as it is."""
+    return keras.random.normal(shape, seed=seed_generator, dtype=dtype)

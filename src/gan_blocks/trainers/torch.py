@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +33,7 @@ def _frozen_parameters(model: Any, variables: list) -> list:
 _FROZEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _make_minimize(model: Any) -> Callable:
+def _make_minimize(model: Any, compiled: bool = False) -> Callable:
     def minimize(
         loss_fn: Callable[[], tuple],
         variables: list,
@@ -43,16 +44,13 @@ def _make_minimize(model: Any) -> Callable:
         # computed: autograd records no graph for a network that only feeds
         # another (the generator in the discriminator's step) and the
         # backward pass computes no gradient for weights nobody updates (the
-        # discriminator's in the generator's step). Not inside `torch.compile`,
-        # where changing `requires_grad` would split the graph: there the
-        # backward also fills the other players' gradients (extra work, not
-        # a leak: each player's gradients are cleared before its own update).
-        frozen = [] if torch.compiler.is_compiling() else _frozen_parameters(model, variables)
-        frozen = [p for p in frozen if p.requires_grad]
+        # discriminator's in the generator's step). A compiled loss is traced
+        # once per frozen set (TorchDynamo guards on `requires_grad`).
+        frozen = [p for p in _frozen_parameters(model, variables) if p.requires_grad]
         for parameter in frozen:
             parameter.requires_grad_(False)
         try:
-            loss, aux = loss_fn()
+            loss, aux = _loss_caller(model)(loss_fn) if compiled else loss_fn()
         finally:
             for parameter in frozen:
                 parameter.requires_grad_(True)
@@ -70,9 +68,66 @@ def _make_minimize(model: Any) -> Callable:
     return minimize
 
 
+def _call(loss_fn: Callable[[], tuple]) -> tuple:
+    return loss_fn()
+
+
+def _guard_on_inputs_only(guard_entries: list) -> list:
+    """Keeps TorchDynamo's guards on the batch and the player, drops those on modules and globals.
+
+    A Keras model reaches its layers through thousands of attribute and
+    global lookups; re-checking them before every call cost about 1.9 ms of a
+    12 ms DCGAN step at batch 4. They cannot change while one train function
+    lives (Keras rebuilds it after `compile`, `enable_monitoring`, ...), and
+    each train function compiles into a cache of its own
+    (`_compiled_loss_caller`). Kept: the batch's shapes, dtypes and devices,
+    and everything else the loss closure carries (the player it is for).
+    """
+    modules = torch.compiler.skip_guard_on_all_nn_modules_unsafe(guard_entries)
+    global_values = torch.compiler.skip_guard_on_globals_unsafe(guard_entries)
+    return [a and b for a, b in zip(modules, global_values)]
+
+
+def _compiled_loss_caller() -> Callable:
+    """A `torch.compile`d `loss_fn()` caller with a cache of graphs of its own.
+
+    TorchDynamo caches graphs per code object; a copy of `_call`'s code gives
+    each train function its own cache, so no graph outlives the train function
+    (and the model state) it was traced for.
+    """
+    fresh = types.FunctionType(_call.__code__.replace(), _call.__globals__, "compiled_loss")
+    return torch.compile(fresh, options={"guard_filter_fn": _guard_on_inputs_only})
+
+
+# Per model: the train function the compiled caller belongs to, and the caller.
+_CALLERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _loss_caller(model: Any) -> Callable:
+    owner, caller = _CALLERS.get(model, (None, None))
+    if caller is None or owner is not model.train_function:
+        caller = _compiled_loss_caller()
+        _CALLERS[model] = (model.train_function, caller)
+    return caller
+
+
 def train_step(model: Any, data: Any) -> dict:
-    """`Model.train_step` for torch (eager, or under `torch.compile`)."""
+    """`Model.train_step` for torch: eager, or with compiled losses (`jit_compile=True`)."""
+    if model.jit_compile:
+        return _train_step_with_compiled_losses(model, data)
     return model.optimization_step(data, _make_minimize(model))
+
+
+# With `jit_compile=True` Keras hands the whole step to `torch.compile`, which
+# stops at every `backward()` inside a loop over players and then runs the
+# step's frame eagerly anyway, tracing what it calls in pieces (and each
+# piece several times). Compiling exactly each player's loss instead gives one
+# forward graph (and one backward graph, by AOTAutograd) per player; the
+# backward call, the optimizer's fused `foreach` update and the bookkeeping
+# stay eager, as in a hand-written `torch.compile` loop.
+@torch.compiler.disable
+def _train_step_with_compiled_losses(model: Any, data: Any) -> dict:
+    return model.optimization_step(data, _make_minimize(model, compiled=True))
 
 
 # Eager even inside `torch.compile` (`jit_compile=True`): AOTAutograd cannot
@@ -113,6 +168,55 @@ def resolve_auto_jit_compile(model: Any) -> bool:
 def replica_share(sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
     """`sample_fn(batch_size)`: no replicas inside a torch step."""
     return sample_fn(batch_size)
+
+
+# A counter-based generator: each value is a hash of (seed state, index).
+# Keras' torch draws build a `torch.Generator` per call, which TorchDynamo
+# cannot trace: every draw split a compiled step in two (issue #17).
+_MASK32 = 0xFFFFFFFF
+
+
+def _mul32(x: Any, constant: int) -> Any:
+    """`x * constant mod 2**32` for `x < 2**32`, with no int64 overflow."""
+    low, high = constant & 0xFFFF, constant >> 16
+    return (x * low + (((x * high) & 0xFFFF) << 16)) & _MASK32
+
+
+def _hash32(x: Any) -> Any:
+    """Chris Wellons' `lowbias32` integer hash of 32-bit values held in int64."""
+    x = x ^ (x >> 16)
+    x = _mul32(x, 0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = _mul32(x, 0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def random_normal(shape: tuple, seed_generator: Any, dtype: str = "float32") -> Any:
+    """Standard-normal draws from `seed_generator`, traceable by `torch.compile`.
+
+    Advances `seed_generator` as `keras.random.normal` does (one step per
+    draw, so its state alone fixes what a resumed run draws), and draws the
+    same values eagerly and compiled. Each value is
+    `sqrt(2) * erfinv(2u - 1)` of a uniform `u` with 24 random bits, taken from
+    a hash of the seed state and the value's index.
+    """
+    # `SeedGenerator.next()`, without the numpy constant TorchDynamo stops at.
+    state = seed_generator.state
+    seed = state.value * 1
+    state.assign(seed + torch.tensor([0, 1], dtype=seed.dtype, device=seed.device))
+    seed = seed.to(torch.int64) & _MASK32
+    key = _hash32(_hash32(seed[0]) ^ seed[1])
+    second_key = _hash32(key ^ 0x9E3779B9)
+    count = 1
+    for size in shape:
+        count *= int(size)
+    index = torch.arange(count, dtype=torch.int64, device=seed.device)
+    bits = _hash32(_hash32((index + key) & _MASK32) ^ second_key)
+    uniform = ((bits >> 8).to(torch.float32) + 0.5) * 2.0**-24
+    normal = torch.erfinv(2.0 * uniform - 1.0) * 2.0**0.5
+    return normal.reshape(tuple(int(size) for size in shape)).to(
+        keras.src.backend.torch.core.to_torch_dtype(dtype)
+    )
 
 
 def copy_state(values: list, reuse: list | None = None) -> list:
