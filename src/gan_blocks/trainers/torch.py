@@ -50,7 +50,7 @@ def _make_minimize(model: Any, compiled: bool = False) -> Callable:
         for parameter in frozen:
             parameter.requires_grad_(False)
         try:
-            loss, aux = _loss_caller(model)(loss_fn) if compiled else loss_fn()
+            loss, aux = _compiled(model, "loss", _call)(loss_fn) if compiled else loss_fn()
         finally:
             for parameter in frozen:
                 parameter.requires_grad_(True)
@@ -62,7 +62,10 @@ def _make_minimize(model: Any, compiled: bool = False) -> Callable:
         with torch.no_grad():
             if on_gradients is not None:
                 on_gradients(gradients, optimizer)
-            optimizer.apply(gradients, variables)
+            if compiled:
+                _compiled(model, optimizer, _apply)(optimizer, gradients, variables)
+            else:
+                optimizer.apply(gradients, variables)
         return loss, aux
 
     return minimize
@@ -72,42 +75,50 @@ def _call(loss_fn: Callable[[], tuple]) -> tuple:
     return loss_fn()
 
 
+def _apply(optimizer: Any, gradients: list, variables: list) -> None:
+    optimizer.apply(gradients, variables)
+
+
 def _guard_on_inputs_only(guard_entries: list) -> list:
     """Keeps TorchDynamo's guards on the batch and the player, drops those on modules and globals.
 
     A Keras model reaches its layers through thousands of attribute and
     global lookups; re-checking them before every call cost about 1.9 ms of a
     12 ms DCGAN step at batch 4. They cannot change while one train function
-    lives (Keras rebuilds it after `compile`, `enable_monitoring`, ...), and
-    each train function compiles into a cache of its own
-    (`_compiled_loss_caller`). Kept: the batch's shapes, dtypes and devices,
-    and everything else the loss closure carries (the player it is for).
+    lives (Keras rebuilds it after `compile`, `enable_monitoring`, ...; change
+    a layer's attributes, e.g. `trainable`, then `compile` again, as Keras
+    asks), and each train function compiles into caches of its own
+    (`_compiled`). Kept: the batch's shapes, dtypes and devices, and
+    everything else the loss closure carries (the player it is for).
     """
     modules = torch.compiler.skip_guard_on_all_nn_modules_unsafe(guard_entries)
     global_values = torch.compiler.skip_guard_on_globals_unsafe(guard_entries)
     return [a and b for a, b in zip(modules, global_values)]
 
 
-def _compiled_loss_caller() -> Callable:
-    """A `torch.compile`d `loss_fn()` caller with a cache of graphs of its own.
+# Per model: the train function its compiled callers belong to, and the
+# callers by purpose (the loss, each optimizer's update).
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    TorchDynamo caches graphs per code object; a copy of `_call`'s code gives
-    each train function its own cache, so no graph outlives the train function
-    (and the model state) it was traced for.
+
+def _compiled(model: Any, purpose: Any, function: Callable) -> Callable:
+    """`torch.compile(function)` with a cache of graphs for `model`'s train function alone.
+
+    TorchDynamo caches graphs per code object; a copy of `function`'s code
+    per train function and purpose gives each its own cache, so no graph
+    outlives the train function (and the model state) it was traced for.
     """
-    fresh = types.FunctionType(_call.__code__.replace(), _call.__globals__, "compiled_loss")
-    return torch.compile(fresh, options={"guard_filter_fn": _guard_on_inputs_only})
-
-
-# Per model: the train function the compiled caller belongs to, and the caller.
-_CALLERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _loss_caller(model: Any) -> Callable:
-    owner, caller = _CALLERS.get(model, (None, None))
-    if caller is None or owner is not model.train_function:
-        caller = _compiled_loss_caller()
-        _CALLERS[model] = (model.train_function, caller)
+    owner, callers = _COMPILED.get(model, (None, None))
+    if callers is None or owner is not model.train_function:
+        callers = {}
+        _COMPILED[model] = (model.train_function, callers)
+    caller = callers.get(id(purpose))
+    if caller is None:
+        code = function.__code__.replace()
+        fresh = types.FunctionType(code, function.__globals__, function.__name__)
+        caller = callers[id(purpose)] = torch.compile(
+            fresh, options={"guard_filter_fn": _guard_on_inputs_only}
+        )
     return caller
 
 
@@ -121,10 +132,11 @@ def train_step(model: Any, data: Any) -> dict:
 # With `jit_compile=True` Keras hands the whole step to `torch.compile`, which
 # stops at every `backward()` inside a loop over players and then runs the
 # step's frame eagerly anyway, tracing what it calls in pieces (and each
-# piece several times). Compiling exactly each player's loss instead gives one
-# forward graph (and one backward graph, by AOTAutograd) per player; the
-# backward call, the optimizer's fused `foreach` update and the bookkeeping
-# stay eager, as in a hand-written `torch.compile` loop.
+# piece several times). Compiling exactly each player's loss (one forward and,
+# by AOTAutograd, one backward graph per player) and each optimizer's update
+# (all of a player's Adam updates fused into a few kernels) is what a
+# hand-written `torch.compile` loop does; `backward()` and the bookkeeping
+# stay eager.
 @torch.compiler.disable
 def _train_step_with_compiled_losses(model: Any, data: Any) -> dict:
     return model.optimization_step(data, _make_minimize(model, compiled=True))
