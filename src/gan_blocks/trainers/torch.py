@@ -82,6 +82,8 @@ def _apply(optimizer: Any, gradients: list, variables: list) -> None:
 def _guard_on_inputs_only(guard_entries: list) -> list:
     """Keeps TorchDynamo's guards on the batch and the player, drops those on modules and globals.
 
+    Only for a function traced in one graph (`_CompiledCall`).
+
     A Keras model reaches its layers through thousands of attribute and
     global lookups; re-checking them before every call cost about 1.9 ms of a
     12 ms DCGAN step at batch 4. They cannot change while one train function
@@ -102,24 +104,57 @@ _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _compiled(model: Any, purpose: Any, function: Callable) -> Callable:
-    """`torch.compile(function)` with a cache of graphs for `model`'s train function alone.
-
-    TorchDynamo caches graphs per code object; a copy of `function`'s code
-    per train function and purpose gives each its own cache, so no graph
-    outlives the train function (and the model state) it was traced for.
-    """
+    """The compiled `function` for `model`'s current train function (see `_CompiledCall`)."""
     owner, callers = _COMPILED.get(model, (None, None))
     if callers is None or owner is not model.train_function:
         callers = {}
         _COMPILED[model] = (model.train_function, callers)
     caller = callers.get(id(purpose))
     if caller is None:
-        code = function.__code__.replace()
-        fresh = types.FunctionType(code, function.__globals__, function.__name__)
-        caller = callers[id(purpose)] = torch.compile(
-            fresh, options={"guard_filter_fn": _guard_on_inputs_only}
-        )
+        caller = callers[id(purpose)] = _CompiledCall(function)
     return caller
+
+
+def _fresh_copy(function: Callable) -> Callable:
+    # TorchDynamo caches graphs per code object: a copy of the code has a
+    # cache of its own.
+    code = function.__code__.replace()
+    return types.FunctionType(code, function.__globals__, function.__name__)
+
+
+class _CompiledCall:
+    """`torch.compile(function)` with a cache of graphs of its own.
+
+    Each train function (and purpose: the loss, each optimizer's update) gets
+    its own, so no graph outlives the train function and model state it was
+    traced for. When `function` traces in one graph, TorchDynamo keeps only
+    the guards on its inputs (`_guard_on_inputs_only`). When it cannot (a
+    gradient penalty, which runs eagerly; a layer TorchDynamo stops at), the
+    pieces are compiled as separate frames of Keras' own code, which other
+    models share: then every guard stays, as with Keras' own `torch.compile`.
+    `dynamic=False`: a new batch shape (a smaller last batch) gets a graph of
+    its own; the players' losses share one code object, and automatic
+    dynamic shapes would read the generator's inputs as a change of the
+    discriminator's shapes.
+    """
+
+    def __init__(self, function: Callable):
+        self.function = function
+        self.one_graph = torch.compile(
+            _fresh_copy(function),
+            fullgraph=True,
+            dynamic=False,
+            options={"guard_filter_fn": _guard_on_inputs_only},
+        )
+        self.pieces = None
+
+    def __call__(self, *args: Any) -> Any:
+        if self.pieces is None:
+            try:
+                return self.one_graph(*args)
+            except torch._dynamo.exc.Unsupported:
+                self.pieces = torch.compile(_fresh_copy(self.function), dynamic=False)
+        return self.pieces(*args)
 
 
 def train_step(model: Any, data: Any) -> dict:
