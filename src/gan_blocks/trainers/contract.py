@@ -64,10 +64,11 @@ class Trainer(Protocol):
     def random_normal(self, shape: tuple, seed_generator: Any, dtype: str = "float32") -> Any:
         """Standard-normal draws from `seed_generator` (a `keras.random.SeedGenerator`).
 
-        `keras.random.normal`, except inside `torch.compile`, where Keras'
-        torch draws stop the graph: there torch draws from a counter-based
-        hash of the seed state, which traces. Each call advances the seed
-        generator by one step, as `keras.random.normal` does.
+        `keras.random.normal` on TensorFlow and JAX. On torch, where Keras'
+        draws stop a `torch.compile` graph, a counter-based hash of the seed
+        state, which traces (the same values eagerly and compiled). Each call
+        advances the seed generator by one step, as `keras.random.normal`
+        does.
         """
 
     def conv_transpose(
