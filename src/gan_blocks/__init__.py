@@ -7,6 +7,7 @@ when a `tf.data`/tfds feature is used.
 
 from gan_blocks import (
     architectures,
+    backend,
     callbacks,
     data,
     latents,
@@ -24,6 +25,7 @@ from gan_blocks.version import __version__
 __all__ = [
     "__version__",
     "architectures",
+    "backend",
     "callbacks",
     "data",
     "latents",

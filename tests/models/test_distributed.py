@@ -98,23 +98,42 @@ TF_SCRIPT = (
     + textwrap.dedent(
         """
 
+    def per_replica(strategy, function):
+        # `function` run on every replica within one compiled step.
+        values = strategy.experimental_local_results(tf.function(lambda: strategy.run(function))())
+        return [np.asarray(t).tolist() for t in values]
+
+
     results = {}
     for replicas in (1, 2):
         strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(replicas)])
         with strategy.scope():
             gan = gb.models.GAN(generator(), discriminator(), latent_dim=4, seed=0)
             gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))  # defaults
+            # Random draws beyond the latents: label noise and the gradient
+            # penalty's interpolation weights.
+            noisy = gb.models.GAN(generator(), discriminator(), latent_dim=4, seed=0)
+            noisy.compile(
+                keras.optimizers.SGD(0.1),
+                keras.optimizers.SGD(0.1),
+                loss=gb.losses.NonSaturatingLoss(label_noise=0.2),
+                penalty="gradient_penalty",
+            )
+            augment = gb.layers.DiffAugment(seed=3)
         result = one_step(gan, replicas)
+        result["noisy"] = one_step(noisy, 1)
         result["replicas"] = strategy.num_replicas_in_sync
         if replicas == 2:
-            # Each replica's latents within one step.
-            @tf.function
-            def draw():
-                return strategy.run(lambda: gan.sample_latents(4))
-
-            result["replica_latents"] = [
-                np.asarray(t).tolist() for t in strategy.experimental_local_results(draw())
-            ]
+            # Each replica's draws within one step, on the same inputs.
+            images = tf.constant(np.random.default_rng(2).uniform(-1, 1, (4, 8, 8, 1)), "float32")
+            real = tf.constant(DATA[:4])
+            penalty = gb.losses.GradientPenalty()
+            critic = noisy.discriminator
+            result["replica_latents"] = per_replica(strategy, lambda: gan.sample_latents(4))
+            result["replica_augmented"] = per_replica(strategy, lambda: augment(images))
+            result["replica_penalty"] = per_replica(
+                strategy, lambda: penalty(critic, real, -real, seed=noisy.seed_generator)
+            )
         results[replicas] = result
     print("RESULTS" + json.dumps(results))
     """
@@ -203,10 +222,22 @@ def test_mirrored_strategy_step_equals_one_device_step(mirrored_results):
     assert_keeps_training(two)
 
 
-def test_mirrored_strategy_replicas_draw_different_latents(mirrored_results):
-    first, second = (np.array(z) for z in mirrored_results[2]["replica_latents"])
-    assert first.shape == second.shape == (4, 4)
-    assert not np.allclose(first, second), "both replicas drew the same latents"
+def test_mirrored_strategy_step_with_label_noise_and_penalty_equals_one_device_step(
+    mirrored_results,
+):
+    # Every draw (latents, noisy labels, interpolation weights) is the
+    # replica's share of the one-device draw (gb.backend.random).
+    assert_same_step(mirrored_results[1]["noisy"], mirrored_results[2]["noisy"])
+
+
+@pytest.mark.parametrize(
+    "key, shape",
+    [("replica_latents", (4, 4)), ("replica_augmented", (4, 8, 8, 1)), ("replica_penalty", ())],
+)
+def test_mirrored_strategy_replicas_draw_different_values(mirrored_results, key, shape):
+    first, second = (np.array(z) for z in mirrored_results[2][key])
+    assert first.shape == second.shape == shape
+    assert not np.allclose(first, second), f"both replicas drew the same {key}"
 
 
 def test_jax_data_parallel_step_equals_one_device_step():

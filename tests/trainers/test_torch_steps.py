@@ -185,3 +185,32 @@ def test_each_compiled_train_function_traces_its_own_model_and_loss():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=3e-5)
     for name in ("d_loss", "g_loss"):
         np.testing.assert_allclose(eager_history[name], compiled_history[name], rtol=1e-5)
+
+
+def test_diff_augment_and_label_noise_trace_in_each_players_loss_graph():
+    import torch
+
+    from gan_blocks.trainers import torch as torch_trainer
+
+    keras.utils.set_random_seed(0)
+    gan = gb.models.GAN(
+        gb.architectures.dcgan_generator(8, (28, 28, 1), filters=4),
+        gb.architectures.dcgan_discriminator((28, 28, 1), filters=4),
+        latent_dim=8,
+        augmentation=gb.layers.DiffAugment(seed=1),
+        seed=0,
+    )
+    gan.compile(loss=gb.losses.NonSaturatingLoss(label_noise=0.1), jit_compile=True)
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
+    torch._dynamo.utils.counters.clear()
+    gan.fit(images, batch_size=4, epochs=1, verbose=0)
+    _, callers = torch_trainer._COMPILED[gan]
+    assert len(callers) >= 2
+    # Each loss and update compiled whole (fullgraph=True succeeded): no
+    # draw split a graph (Keras' own torch draws did, issue #26).
+    assert all(caller.pieces is None for caller in callers.values())
+    # The only break is Keras' own compile stopping at the step, which runs
+    # the compiled losses (`torch.compiler.disable`).
+    breaks = torch._dynamo.utils.counters["graph_break"]
+    assert all("_train_step_with_compiled_losses" in reason for reason in breaks), breaks
+    assert np.isfinite(gan.history.history["d_loss"]).all()

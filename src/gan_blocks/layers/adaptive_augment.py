@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.backend import random
 from gan_blocks.layers.image_transforms import check_image_rank, sample_bilinear
 
 PIPELINE_PARTS = {"b": "blit", "g": "geom", "c": "color"}
@@ -242,16 +243,15 @@ class AdaptiveAugment(keras.layers.Layer):
         return images
 
     def _applied(self, probability: Any, batch_size: Any) -> Any:
-        return keras.random.uniform((batch_size,), seed=self.seed_generator) < probability
+        return random.bernoulli((batch_size,), probability, self.seed_generator)
 
     def _draw(self, kind: str, batch_size: Any, **kwargs: Any) -> Any:
         if kind == "normal":
-            return keras.random.normal((batch_size,), seed=self.seed_generator, **kwargs)
+            return random.normal((batch_size,), self.seed_generator, **kwargs)
         if kind == "uniform":
-            return keras.random.uniform((batch_size,), seed=self.seed_generator, **kwargs)
-        return ops.cast(
-            keras.random.randint((batch_size,), seed=self.seed_generator, **kwargs), "float32"
-        )
+            return random.uniform((batch_size,), self.seed_generator, **kwargs)
+        draws = random.randint((batch_size,), seed=self.seed_generator, **kwargs)
+        return ops.cast(draws, "float32")
 
     def _gated(self, probability: Any, value: Any, identity: float, batch_size: Any) -> Any:
         return ops.where(self._applied(probability, batch_size), value, identity)

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.backend import random
 from gan_blocks.layers.image_transforms import check_image_rank, shift_images
 
 POLICIES = ("color", "translation", "cutout")
@@ -101,7 +102,7 @@ class DiffAugment(keras.layers.Layer):
         return images
 
     def _uniform(self, batch_size: Any, low: float, high: float, dtype: str) -> Any:
-        draw = keras.random.uniform((batch_size, 1, 1, 1), low, high, seed=self.seed_generator)
+        draw = random.uniform((batch_size, 1, 1, 1), self.seed_generator, low, high)
         return ops.cast(draw, dtype)
 
     def _color(self, images: Any) -> Any:
@@ -118,11 +119,7 @@ class DiffAugment(keras.layers.Layer):
         shifts = []
         for side in (height, width):
             limit = int(side * 0.125 + 0.5)
-            shifts.append(
-                keras.random.randint(
-                    (batch_size,), -limit, limit + 1, seed=self.seed_generator, dtype="int32"
-                )
-            )
+            shifts.append(random.randint((batch_size,), -limit, limit + 1, self.seed_generator))
         return shift_images(images, shifts[0], shifts[1])
 
     def _cutout(self, images: Any) -> Any:
@@ -131,9 +128,7 @@ class DiffAugment(keras.layers.Layer):
         masks = []
         for side in (height, width):
             size = int(side * 0.5 + 0.5)
-            centre = keras.random.randint(
-                (batch_size, 1), 0, side + (1 - size % 2), seed=self.seed_generator, dtype="int32"
-            )
+            centre = random.randint((batch_size, 1), 0, side + (1 - size % 2), self.seed_generator)
             start = centre - size // 2
             position = ops.arange(side, dtype="int32")[None, :]
             masks.append(ops.logical_and(position >= start, position < start + size))

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.backend import random
 
 
 @gan_blocks_export()
@@ -87,10 +88,8 @@ class ImagePool(keras.layers.Layer):
         pool = ops.convert_to_tensor(self.images)
         slots = ops.arange(batch_size, dtype="int32") + ops.convert_to_tensor(self.count)
         filling = slots < self.pool_size
-        coin = keras.random.uniform((batch_size,), seed=self.seed_generator) < 0.5
-        random_slots = keras.random.randint(
-            (batch_size,), 0, self.pool_size, seed=self.seed_generator, dtype="int32"
-        )
+        coin = random.bernoulli((batch_size,), 0.5, self.seed_generator)
+        random_slots = random.randint((batch_size,), 0, self.pool_size, self.seed_generator)
         index = ops.where(filling, slots, random_slots)
         swap = ops.logical_and(ops.logical_not(filling), coin)
         broadcast = (-1,) + (1,) * (len(fresh.shape) - 1)

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.backend import random
 
 
 @gan_blocks_export()
@@ -15,7 +16,7 @@ class ReparameterizedSampling(keras.layers.Layer):
     """Samples `z = z_mean + exp(0.5 * z_log_var) * eps` with `eps ~ N(0, I)`.
 
     Sampling this way keeps `z` differentiable with respect to the encoder's
-    outputs. Noise comes from `keras.random.normal` with the layer's
+    outputs. Noise comes from `gb.backend.random.normal` with the layer's
     `SeedGenerator`, so a seeded layer is reproducible on every backend.
 
     Args:
@@ -51,9 +52,7 @@ class ReparameterizedSampling(keras.layers.Layer):
                 "z_mean and z_log_var must have the same shape. Received: "
                 f"{tuple(z_mean.shape)} and {tuple(z_log_var.shape)}"
             )
-        epsilon = keras.random.normal(
-            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
-        )
+        epsilon = random.normal(ops.shape(z_mean), self.seed_generator, dtype=z_mean.dtype)
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
     def compute_output_shape(self, input_shape: Any) -> tuple:

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from gan_blocks.backend import random
 from gan_blocks.losses.adversarial_loss import (
     AdversarialLoss,
     binary_crossentropy_from_logits,
@@ -52,11 +53,11 @@ class BinaryCrossentropyFamily(AdversarialLoss):
         if self.label_noise > 0.0:
             if seed is None:
                 seed = keras.random.SeedGenerator()
-            real_target = real_target - keras.random.uniform(
-                ops.shape(real_logits), maxval=self.label_noise, seed=seed
+            real_target = real_target - random.uniform(
+                ops.shape(real_logits), seed, maxval=self.label_noise
             )
-            fake_target = fake_target + keras.random.uniform(
-                ops.shape(fake_logits), maxval=self.label_noise, seed=seed
+            fake_target = fake_target + random.uniform(
+                ops.shape(fake_logits), seed, maxval=self.label_noise
             )
         return real_target, fake_target
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.backend import random
 from gan_blocks.losses.penalty import Penalty
 
 
@@ -69,7 +69,7 @@ class GradientPenalty(Penalty):
         fake_images = ops.stop_gradient(fake_images)
         batch_size = ops.shape(real_images)[0]
         alpha_shape = (batch_size,) + (1,) * (len(real_images.shape) - 1)
-        alpha = keras.random.uniform(alpha_shape, seed=seed)
+        alpha = random.uniform(alpha_shape, seed)
         interpolated = real_images + alpha * (fake_images - real_images)
         gradients = input_gradients(discriminator_fn, interpolated)
         gradients = ops.reshape(ops.cast(gradients, "float32"), (batch_size, -1))

@@ -9,6 +9,7 @@ import numpy as np
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.backend import random
 from gan_blocks.latents.truncation import truncated_normal
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_model import (
@@ -18,7 +19,6 @@ from gan_blocks.models.adversarial_model import (
     default_optimizer,
     symbolic_call,
 )
-from gan_blocks.trainers import get_trainer
 
 __all__ = ["GAN", "default_optimizer"]
 
@@ -202,13 +202,9 @@ class GAN(AdversarialModel):
         Returns:
             Tensor of shape `(batch_size, *latent_shape)`.
         """
-
-        def draw(size: Any) -> Any:
-            return get_trainer().random_normal((size,) + self.latent_shape, self.seed_generator)
-
-        # Under tf.distribute each replica must draw its own share of the
-        # global batch's latents (replicas share the seed state).
-        return get_trainer().replica_share(draw, batch_size)
+        # Under tf.distribute each replica draws its own share of the global
+        # batch's latents (`gb.backend.random`: replicas share the seed state).
+        return random.normal((batch_size,) + self.latent_shape, self.seed_generator)
 
     def unpack_data(self, data: Any) -> tuple[Any, Any]:
         """Splits a batch from `fit` into `(images, condition)`, checked and float."""
@@ -330,7 +326,7 @@ class GAN(AdversarialModel):
         shape = (num_samples,) + self.latent_shape
         if truncation is not None:
             return ops.convert_to_tensor(truncated_normal(shape, truncation, seed))
-        return keras.random.normal(shape, seed=int(seed))
+        return random.normal(shape, int(seed))
 
     def generate(
         self,

@@ -11,8 +11,13 @@ import keras
 import numpy as np
 from keras import ops
 
+from gan_blocks.backend import (
+    callbacks_run_synchronously,
+    copy_state,
+    runs_on_accelerator,
+    sync_model_state,
+)
 from gan_blocks.models import input_checks
-from gan_blocks.trainers import get_trainer
 
 # The guard warns once per loss and `fit` when a loss exceeds this many times
 # its first value (floored at 1).
@@ -119,7 +124,7 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         self.monitor = tuple(monitor)
         self._epoch = 0
         if async_safe is None:
-            async_safe = get_trainer().runs_on_accelerator()
+            async_safe = runs_on_accelerator()
         self.async_safe = bool(async_safe)
         self.divergence_factor = divergence_factor
         self._first_values: dict[str, float] = {}
@@ -137,7 +142,7 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
 
     def _copy_state(self, reuse: list | None = None) -> list:
         values = current_values(self.model, every=self._state_variables)
-        return get_trainer().copy_state(values, reuse)
+        return copy_state(values, reuse)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         # The variables do not change during `fit`: found once, not per batch.
@@ -149,7 +154,7 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         self._failure = None
         # Keras dispatches batch callbacks synchronously on TensorFlow and
         # whenever the guard is not async_safe: only then can it restore.
-        if not self.async_safe or keras.backend.backend() == "tensorflow":
+        if not self.async_safe or callbacks_run_synchronously():
             self._initial = ("before training", self._copy_state())
 
     def on_train_end(self, logs: dict | None = None) -> None:
@@ -169,8 +174,7 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         variables = state_variables(self.model)
         for when, values in candidates:
             if len(values) == len(variables) and _all_finite(values):
-                if keras.backend.backend() == "jax":
-                    self.model.jax_state_sync()  # Gives the variables their values back.
+                sync_model_state(self.model)
                 for variable, value in zip(variables, values):
                     variable.assign(value)
                 return (

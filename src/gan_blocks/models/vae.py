@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.backend import random
 from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
 from gan_blocks.models import input_checks
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
@@ -250,7 +251,7 @@ class VAE(AtomicSavingMixin, keras.Model):
         """Decodes latents drawn from the standard normal prior."""
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
-        latents = keras.random.normal((int(num_samples), self.latent_dim), seed=int(seed))
+        latents = random.normal((int(num_samples), self.latent_dim), int(seed))
         return self.decode(latents)
 
     def log_likelihood(

@@ -71,6 +71,27 @@ class Trainer(Protocol):
         does.
         """
 
+    def random_uniform(
+        self,
+        shape: tuple,
+        seed_generator: Any,
+        minval: float = 0.0,
+        maxval: float = 1.0,
+        dtype: str = "float32",
+    ) -> Any:
+        """Uniform draws in `[minval, maxval)` from `seed_generator`, as `random_normal`."""
+
+    def random_randint(
+        self, shape: tuple, seed_generator: Any, minval: int, maxval: int, dtype: str = "int32"
+    ) -> Any:
+        """Integers uniform in `[minval, maxval)` from `seed_generator`, as `random_normal`."""
+
+    def callbacks_run_synchronously(self) -> bool:
+        """Whether Keras calls batch callbacks in step with training (the NaN guard can restore)."""
+
+    def sync_model_state(self, model: Any) -> None:
+        """Readies `model`'s variables for assignment between steps (JAX: `jax_state_sync`)."""
+
     def conv_transpose(
         self,
         inputs: Any,
@@ -95,5 +116,9 @@ TRAINER_FUNCTIONS = (
     "copy_state",
     "prepare_compiled_step",
     "random_normal",
+    "random_uniform",
+    "random_randint",
+    "callbacks_run_synchronously",
+    "sync_model_state",
     "conv_transpose",
 )

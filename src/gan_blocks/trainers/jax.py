@@ -264,3 +264,35 @@ def replica_share(sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
 def random_normal(shape: tuple, seed_generator: Any, dtype: str = "float32") -> Any:
     """`keras.random.normal(shape, seed=seed_generator)`: it traces as it is."""
     return keras.random.normal(shape, seed=seed_generator, dtype=dtype)
+
+
+def random_uniform(
+    shape: tuple,
+    seed_generator: Any,
+    minval: float = 0.0,
+    maxval: float = 1.0,
+    dtype: str = "float32",
+) -> Any:
+    """`keras.random.uniform(shape, minval, maxval, seed=seed_generator)`: it traces as it is."""
+    return keras.random.uniform(shape, minval, maxval, dtype=dtype, seed=seed_generator)
+
+
+def random_randint(
+    shape: tuple, seed_generator: Any, minval: int, maxval: int, dtype: str = "int32"
+) -> Any:
+    """`keras.random.randint(shape, minval, maxval, seed=seed_generator)`: it traces as it is."""
+    return keras.random.randint(shape, minval, maxval, dtype=dtype, seed=seed_generator)
+
+
+def callbacks_run_synchronously() -> bool:
+    """Whether Keras calls batch callbacks in step with training on this backend (False here)."""
+    return False
+
+
+def sync_model_state(model: Any) -> None:
+    """Readies `model`'s variables for assignment between steps.
+
+    Keras empties JAX variables during `fit` (their values travel in the
+    step's state); `jax_state_sync` gives them their values back.
+    """
+    model.jax_state_sync()

@@ -303,3 +303,31 @@ def conv_transpose(
 def random_normal(shape: tuple, seed_generator: Any, dtype: str = "float32") -> Any:
     """`keras.random.normal(shape, seed=seed_generator)`: it traces as it is."""
     return keras.random.normal(shape, seed=seed_generator, dtype=dtype)
+
+
+def random_uniform(
+    shape: tuple,
+    seed_generator: Any,
+    minval: float = 0.0,
+    maxval: float = 1.0,
+    dtype: str = "float32",
+) -> Any:
+    """`keras.random.uniform(shape, minval, maxval, seed=seed_generator)`: it traces as it is."""
+    return keras.random.uniform(shape, minval, maxval, dtype=dtype, seed=seed_generator)
+
+
+def random_randint(
+    shape: tuple, seed_generator: Any, minval: int, maxval: int, dtype: str = "int32"
+) -> Any:
+    """`keras.random.randint(shape, minval, maxval, seed=seed_generator)`: it traces as it is."""
+    return keras.random.randint(shape, minval, maxval, dtype=dtype, seed=seed_generator)
+
+
+def callbacks_run_synchronously() -> bool:
+    """Whether Keras calls batch callbacks in step with training on this backend (True here)."""
+    return True
+
+
+def sync_model_state(model: Any) -> None:
+    """Readies `model`'s variables for assignment between steps: a no-op on TensorFlow."""
+    del model

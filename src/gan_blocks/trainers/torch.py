@@ -238,14 +238,12 @@ def _hash32(x: Any) -> Any:
     return x ^ (x >> 16)
 
 
-def random_normal(shape: tuple, seed_generator: Any, dtype: str = "float32") -> Any:
-    """Standard-normal draws from `seed_generator`, traceable by `torch.compile`.
+def _uniform_24bit(shape: tuple, seed_generator: Any) -> Any:
+    """Uniform float32 draws in (0, 1) with 24 random bits, from a hash of the seed state.
 
-    Advances `seed_generator` as `keras.random.normal` does (one step per
-    draw, so its state alone fixes what a resumed run draws), and draws the
-    same values eagerly and compiled. Each value is
-    `sqrt(2) * erfinv(2u - 1)` of a uniform `u` with 24 random bits, taken from
-    a hash of the seed state and the value's index.
+    Advances `seed_generator` as Keras' draws do (one step per draw, so its
+    state alone fixes what a resumed run draws), and draws the same values
+    eagerly and compiled.
     """
     # `SeedGenerator.next()`, without the numpy constant TorchDynamo stops at.
     state = seed_generator.state
@@ -260,10 +258,43 @@ def random_normal(shape: tuple, seed_generator: Any, dtype: str = "float32") -> 
     index = torch.arange(count, dtype=torch.int64, device=seed.device)
     bits = _hash32(_hash32((index + key) & _MASK32) ^ second_key)
     uniform = ((bits >> 8).to(torch.float32) + 0.5) * 2.0**-24
-    normal = torch.erfinv(2.0 * uniform - 1.0) * 2.0**0.5
-    return normal.reshape(tuple(int(size) for size in shape)).to(
-        keras.src.backend.torch.core.to_torch_dtype(dtype)
-    )
+    return uniform.reshape(tuple(int(size) for size in shape))
+
+
+def random_normal(shape: tuple, seed_generator: Any, dtype: str = "float32") -> Any:
+    """Standard-normal draws from `seed_generator`, traceable by `torch.compile`.
+
+    Each value is `sqrt(2) * erfinv(2u - 1)` of a uniform `u` of
+    `_uniform_24bit` (one seed step per draw, the same values eagerly and
+    compiled).
+    """
+    normal = torch.erfinv(2.0 * _uniform_24bit(shape, seed_generator) - 1.0) * 2.0**0.5
+    return normal.to(_torch_dtype(dtype))
+
+
+def random_uniform(
+    shape: tuple,
+    seed_generator: Any,
+    minval: float = 0.0,
+    maxval: float = 1.0,
+    dtype: str = "float32",
+) -> Any:
+    """Uniform draws in [minval, maxval) from `seed_generator`, traceable by `torch.compile`."""
+    uniform = _uniform_24bit(shape, seed_generator)
+    return (minval + (maxval - minval) * uniform).to(_torch_dtype(dtype))
+
+
+def random_randint(
+    shape: tuple, seed_generator: Any, minval: int, maxval: int, dtype: str = "int32"
+) -> Any:
+    """Integers uniform in [minval, maxval) from `seed_generator`, traceable by `torch.compile`."""
+    uniform = _uniform_24bit(shape, seed_generator).to(torch.float64)
+    values = torch.floor(minval + (maxval - minval) * uniform)
+    return torch.clamp(values, minval, maxval - 1).to(_torch_dtype(dtype))
+
+
+def _torch_dtype(dtype: str) -> Any:
+    return keras.src.backend.torch.core.to_torch_dtype(dtype)
 
 
 def copy_state(values: list, reuse: list | None = None) -> list:
@@ -334,3 +365,13 @@ def conv_transpose(
         data_format=data_format,
         dilation_rate=dilation_rate,
     )
+
+
+def callbacks_run_synchronously() -> bool:
+    """Whether Keras calls batch callbacks in step with training on this backend (False here)."""
+    return False
+
+
+def sync_model_state(model: Any) -> None:
+    """Readies `model`'s variables for assignment between steps: a no-op on torch."""
+    del model

@@ -1,0 +1,66 @@
+"""The seam for backend operations that library code calls.
+
+Layers, losses and models call these, never a backend framework or a
+backend switch (`keras.backend.backend() == ...`); a test enforces it. Each
+function dispatches to the active backend's trainer module
+(`gan_blocks.trainers.get_trainer()`), which is where the backend-specific
+code lives:
+
+- `random`: every random draw (`normal`, `uniform`, `randint`,
+  `bernoulli`), traceable by `torch.compile` and replica-aware under
+  `tf.distribute`.
+- `input_gradients(fn, x)`: an input gradient that can be differentiated
+  again (gradient penalties).
+- `conv_transpose(...)`: `keras.ops.conv_transpose`, faster or more widely
+  supported where the backend's own op is not.
+- `copy_state(values, reuse)` and `sync_model_state(model)`: the NaN
+  guard's snapshots and restores; `callbacks_run_synchronously()` tells
+  whether it can restore.
+- `keras_internals.KERAS_INTERNALS`: the private Keras names the trainers
+  use, each with why (pinned by a test).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gan_blocks.backend import random
+from gan_blocks.trainers import conv_transpose, get_trainer, input_gradients
+
+
+def copy_state(values: list, reuse: list | None = None) -> list:
+    """Detached copies of `values` (tensors), into `reuse`'s memory where the backend can.
+
+    Example:
+    >>> import numpy as np
+    >>> from gan_blocks.backend import copy_state
+    >>> [np.asarray(c).tolist() for c in copy_state([np.ones(2, "float32")])]
+    [[1.0, 1.0]]
+    """
+    return get_trainer().copy_state(values, reuse)
+
+
+def sync_model_state(model: Any) -> None:
+    """Readies `model`'s variables for assignment between steps (JAX refills them)."""
+    get_trainer().sync_model_state(model)
+
+
+def runs_on_accelerator() -> bool:
+    """Whether the backend computes on a GPU/TPU (the NaN guard checks asynchronously there)."""
+    return get_trainer().runs_on_accelerator()
+
+
+def callbacks_run_synchronously() -> bool:
+    """Whether Keras calls batch callbacks in step with training on this backend."""
+    return get_trainer().callbacks_run_synchronously()
+
+
+__all__ = [
+    "callbacks_run_synchronously",
+    "conv_transpose",
+    "copy_state",
+    "input_gradients",
+    "random",
+    "runs_on_accelerator",
+    "sync_model_state",
+]
