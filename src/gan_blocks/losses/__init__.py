@@ -1,4 +1,4 @@
-"""Adversarial losses and discriminator penalties."""
+"""Adversarial losses, and regularizers of any player (discriminator penalties among them)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from gan_blocks.losses.minimax_loss import MinimaxLoss
 from gan_blocks.losses.non_saturating_loss import NonSaturatingLoss
 from gan_blocks.losses.penalty import Penalty
 from gan_blocks.losses.r1_penalty import R1Penalty
+from gan_blocks.losses.regularizer import Regularizer, RegularizerContext
 from gan_blocks.losses.relativistic_average_loss import RelativisticAverageLoss
 from gan_blocks.losses.wasserstein_loss import WassersteinLoss
 
@@ -83,6 +84,28 @@ def get_penalty(identifier: Any) -> Penalty | None:
     return _resolve("penalty", Penalty, identifier)
 
 
+def get_regularizer(identifier: Any) -> Regularizer:
+    """Returns a regularizer from a name, an instance or a config dict.
+
+    Args:
+        identifier: A registered penalty name (`"gradient_penalty"`, `"r1"`,
+            or a plugin's), a `Regularizer` instance or class, or the dict
+            `keras.saving.serialize_keras_object` made of one.
+
+    Returns:
+        A `Regularizer` (or a plain callable penalty, as `get_penalty`).
+
+    Example:
+    >>> import gan_blocks as gb
+    >>> gb.losses.get_regularizer({"class_name": "R1Penalty", "module": None,
+    ...     "registered_name": "gan_blocks>R1Penalty", "config": {"gamma": 1.0}}).gamma
+    1.0
+    """
+    if identifier is None:
+        raise ValueError("Expected a regularizer; received None.")
+    return _resolve("penalty", Regularizer, identifier)
+
+
 def serialize(obj: Any) -> Any:
     """Serializes a loss or penalty with `keras.saving.serialize_keras_object`.
 
@@ -111,9 +134,12 @@ __all__ = [
     "NonSaturatingLoss",
     "Penalty",
     "R1Penalty",
+    "Regularizer",
+    "RegularizerContext",
     "RelativisticAverageLoss",
     "WassersteinLoss",
     "get",
     "get_penalty",
+    "get_regularizer",
     "serialize",
 ]

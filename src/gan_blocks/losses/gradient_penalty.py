@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
-from gan_blocks.backend import random
+from gan_blocks.backend import input_gradients, random
 from gan_blocks.losses.penalty import Penalty
+from gan_blocks.losses.regularizer import RegularizerContext, check_weight
 
 
 @gan_blocks_export(kind="penalty", name="gradient_penalty")
@@ -24,10 +24,13 @@ class GradientPenalty(Penalty):
     Args:
         weight: Penalty coefficient (lambda = 10 in the paper).
         epsilon: Small constant added inside the square root.
+        every: Apply the penalty every `every` discriminator steps (lazy,
+            as `gb.losses.Regularizer`).
         name: Optional name (log key), default `"gradient_penalty"`.
 
     Call arguments:
-        discriminator_fn: Callable mapping images to logits.
+        context: A `gb.losses.RegularizerContext` (as models call it), or
+            a callable mapping images to logits (then the arguments below).
         real_images: Batch of real images.
         fake_images: Batch of generated images, same shape.
         seed: Optional `keras.random.SeedGenerator` for the interpolation.
@@ -48,30 +51,26 @@ class GradientPenalty(Penalty):
         Gulrajani et al., "Improved Training of Wasserstein GANs", NeurIPS 2017.
     """
 
-    def __init__(self, weight: float = 10.0, epsilon: float = 1e-12, name: str | None = None):
-        super().__init__(name=name)
-        if weight < 0:
-            raise ValueError(f"`weight` must be >= 0. Received: weight={weight}")
-        self.weight = float(weight)
-        self.epsilon = float(epsilon)
-
-    def __call__(
+    def __init__(
         self,
-        discriminator_fn: Callable[[Any], Any],
-        real_images: Any,
-        fake_images: Any,
-        seed: Any = None,
-    ) -> Any:
-        from gan_blocks.trainers import input_gradients
+        weight: float = 10.0,
+        epsilon: float = 1e-12,
+        every: int = 1,
+        name: str | None = None,
+    ):
+        super().__init__(every=every, name=name)
+        self.weight = check_weight("weight", weight)
+        self.epsilon = check_weight("epsilon", epsilon)
 
-        real_images = ops.cast(ops.convert_to_tensor(real_images), "float32")
-        fake_images = ops.cast(ops.convert_to_tensor(fake_images), "float32")
+    def compute(self, context: RegularizerContext) -> Any:
+        real_images = ops.cast(ops.convert_to_tensor(context.real_images), "float32")
+        fake_images = ops.cast(ops.convert_to_tensor(context.fake_images), "float32")
         fake_images = ops.stop_gradient(fake_images)
         batch_size = ops.shape(real_images)[0]
         alpha_shape = (batch_size,) + (1,) * (len(real_images.shape) - 1)
-        alpha = random.uniform(alpha_shape, seed)
+        alpha = random.uniform(alpha_shape, context.seed_generator)
         interpolated = real_images + alpha * (fake_images - real_images)
-        gradients = input_gradients(discriminator_fn, interpolated)
+        gradients = input_gradients(context.network, interpolated)
         gradients = ops.reshape(ops.cast(gradients, "float32"), (batch_size, -1))
         norms = ops.sqrt(ops.sum(ops.square(gradients), axis=1) + self.epsilon)
         return self.weight * ops.mean(ops.square(norms - 1.0))

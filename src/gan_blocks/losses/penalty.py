@@ -1,45 +1,46 @@
-"""Base class of discriminator regularizers that need input gradients."""
+"""`Penalty`: the discriminator regularizers that need input gradients."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.losses.regularizer import Regularizer, RegularizerContext
 
 
 @gan_blocks_export()
-class Penalty:
-    """Base of penalties added to the discriminator loss.
+class Penalty(Regularizer):
+    """Base of penalties on the discriminator (`compile(penalty=...)`).
 
-    A penalty is called as `penalty(discriminator_fn, real_images, fake_images,
-    seed=None)` where `discriminator_fn` maps images to logits. It returns the
-    *weighted* scalar penalty. The input gradient it needs (a gradient of a
-    gradient when training) is computed by `gan_blocks.trainers.input_gradients`,
-    which uses the active backend's autodiff.
+    A `Regularizer` of the discriminator. Models call it with a
+    `RegularizerContext`; it can also be called directly as
+    `penalty(discriminator_fn, real_images, fake_images, seed=None,
+    step=None)`, where `discriminator_fn` maps images to logits. Either way
+    it returns the *weighted* scalar penalty. The input gradient it needs (a
+    gradient of a gradient when training) comes from
+    `gan_blocks.backend.input_gradients`, the active backend's autodiff.
 
     Args:
+        every: Apply the penalty every `every` discriminator steps (>= 1).
         name: Optional name; used as the log key in `fit`.
     """
 
-    def __init__(self, name: str | None = None):
-        self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
-
     def __call__(
         self,
-        discriminator_fn: Callable[[Any], Any],
-        real_images: Any,
-        fake_images: Any,
+        context: RegularizerContext | Callable[[Any], Any],
+        real_images: Any = None,
+        fake_images: Any = None,
         seed: Any = None,
+        step: Any = None,
     ) -> Any:
-        raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        """Returns the constructor arguments as a JSON-serializable dict."""
-        return {"name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Penalty:
-        """Creates the penalty from `get_config()` output."""
-        return cls(**config)
+        if not isinstance(context, RegularizerContext):
+            context = RegularizerContext(
+                "discriminator",
+                network=context,
+                real_images=real_images,
+                fake_images=fake_images,
+                step=step,
+                seed_generator=seed,
+            )
+        return super().__call__(context)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.backend import input_gradients
 from gan_blocks.losses.penalty import Penalty
+from gan_blocks.losses.regularizer import RegularizerContext, check_weight
 
 
 @gan_blocks_export(kind="penalty", name="r1")
@@ -36,12 +36,13 @@ class R1Penalty(Penalty):
         name: Optional name (log key), default `"r1_penalty"`.
 
     Call arguments:
-        discriminator_fn: Callable mapping images to logits.
+        context: A `gb.losses.RegularizerContext` (as models call it), or
+            a callable mapping images to logits (then the arguments below).
         real_images: Batch of real images.
         fake_images: Unused; accepted for a uniform penalty signature.
         seed: Unused.
-        step: The discriminator step count (a scalar tensor), given by the
-            models when `every > 1`; `None` computes the plain R1 term.
+        step: The discriminator step count (a scalar tensor); `None`
+            computes the plain R1 term.
 
     Returns:
         Scalar float32 penalty, already multiplied by `gamma / 2` (and by
@@ -65,37 +66,13 @@ class R1Penalty(Penalty):
     """
 
     def __init__(self, gamma: float = 10.0, every: int = 1, name: str | None = None):
-        super().__init__(name=name)
-        if gamma < 0:
-            raise ValueError(f"`gamma` must be >= 0. Received: gamma={gamma}")
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise ValueError(f"`every` must be an int >= 1. Received: every={every!r}")
-        self.gamma = float(gamma)
-        self.every = int(every)
+        super().__init__(every=every, name=name)
+        self.gamma = check_weight("gamma", gamma)
 
-    def __call__(
-        self,
-        discriminator_fn: Callable[[Any], Any],
-        real_images: Any,
-        fake_images: Any = None,
-        seed: Any = None,
-        step: Any = None,
-    ) -> Any:
-        if self.every == 1 or step is None:
-            return self._penalty(discriminator_fn, real_images)
-        due = ops.equal(ops.mod(ops.cast(step, "int32"), self.every), 0)
-        return ops.cond(
-            due,
-            lambda: self.every * self._penalty(discriminator_fn, real_images),
-            lambda: ops.zeros((), "float32"),
-        )
-
-    def _penalty(self, discriminator_fn: Callable[[Any], Any], real_images: Any) -> Any:
-        from gan_blocks.trainers import input_gradients
-
-        real_images = ops.cast(ops.convert_to_tensor(real_images), "float32")
+    def compute(self, context: RegularizerContext) -> Any:
+        real_images = ops.cast(ops.convert_to_tensor(context.real_images), "float32")
         real_images = ops.stop_gradient(real_images)
-        gradients = input_gradients(discriminator_fn, real_images)
+        gradients = input_gradients(context.network, real_images)
         batch_size = ops.shape(real_images)[0]
         gradients = ops.reshape(ops.cast(gradients, "float32"), (batch_size, -1))
         squared_norms = ops.sum(ops.square(gradients), axis=1)
@@ -103,5 +80,5 @@ class R1Penalty(Penalty):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(gamma=self.gamma, every=self.every)
+        config.update(gamma=self.gamma)
         return config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import weakref
 from typing import Any
@@ -12,6 +13,7 @@ from keras import ops
 
 from gan_blocks import losses as losses_module
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.losses.regularizer import Regularizer, RegularizerContext
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
@@ -40,6 +42,11 @@ def symbolic_call(network: Any, inputs: Any) -> Any:
     if network.built:
         return network.compute_output_spec(inputs)
     return network(inputs)
+
+
+def regularizer_name(regularizer: Any) -> str:
+    """The log key of a regularizer (a plain callable logs under its type's name)."""
+    return getattr(regularizer, "name", None) or type(regularizer).__name__
 
 
 def check_player(name: str, player: Any) -> None:
@@ -148,6 +155,7 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
         self.monitor_trackers: list = []
         self.adversarial_loss = None
         self.penalty = None
+        self.regularizers: dict[str, list] = {}
         self.built = True
 
     # ------------------------------------------------------------ subclasses
@@ -207,13 +215,14 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
         Returns:
             `d_loss`, `g_loss` (the objectives of the `"discriminator"` and
             `"generator"` groups; other groups log `<group>_loss`) and the
-            penalty's name when a penalty is compiled. Subclasses add the extra
-            terms their objectives return in `logs` (e.g. `l1_loss`).
+            name of every compiled regularizer (the penalty among them).
+            Subclasses add the extra terms their objectives return in `logs`
+            (e.g. `l1_loss`).
         """
         groups = dict.fromkeys(self.update_schedule())  # In update order, once each.
         names = [_GROUP_LOSS_NAMES.get(group, f"{group}_loss") for group in groups]
-        if self.penalty is not None:
-            names.append(self.penalty.name)
+        for regularizers in self.regularizers.values():
+            names.extend(regularizer_name(r) for r in regularizers)
         return names
 
     def unpack_data(self, data: Any) -> tuple:
@@ -375,23 +384,46 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
         loss = self.adversarial_loss.discriminator_loss(
             real_logits, fake_logits, seed=self.seed_generator
         )
-        logs = {}
-        if self.penalty is not None:
-            value = self.penalty(
-                judge, real_images, fake_images, seed=self.seed_generator, **self._penalty_step()
-            )
-            loss = loss + value
-            logs[self.penalty.name] = value
-        return loss, logs
+        context = RegularizerContext(
+            "discriminator", network=judge, real_images=real_images, fake_images=fake_images
+        )
+        terms, logs = self.regularize(context)
+        return loss + terms, logs
 
-    def _penalty_step(self) -> dict:
-        """`{"step": discriminator steps so far}` for a lazy penalty (`every > 1`)."""
-        if getattr(self.penalty, "every", 1) == 1:
-            return {}
-        optimizer = self.group_optimizer("discriminator")
-        if optimizer is None:  # Several discriminator groups: the whole step count.
-            optimizer = self.optimizer
-        return {"step": optimizer.iterations}
+    def regularize(self, context: RegularizerContext) -> tuple[Any, dict]:
+        """The compiled regularizers of `context.player`, summed, and each by name.
+
+        Fills in the context's `step` (the player's optimizer's `iterations`)
+        and `seed_generator`; each regularizer applies its own schedule.
+
+        Args:
+            context: A `gb.losses.RegularizerContext` of one player's step.
+
+        Returns:
+            `(total, logs)`: the sum (0.0 without regularizers) and a dict from
+            each regularizer's name to its value.
+        """
+        regularizers = self.regularizers.get(context.player, [])
+        if not regularizers:
+            return 0.0, {}
+        optimizer = self.group_optimizer(context.player) or self.optimizer
+        context = dataclasses.replace(
+            context, step=optimizer.iterations, seed_generator=self.seed_generator
+        )
+        total, logs = 0.0, {}
+        for regularizer in regularizers:
+            if isinstance(regularizer, Regularizer):
+                value = regularizer(context)
+            else:  # A plain callable penalty(discriminator_fn, real, fake, seed).
+                value = regularizer(
+                    context.network,
+                    context.real_images,
+                    context.fake_images,
+                    seed=self.seed_generator,
+                )
+            total = total + value
+            logs[regularizer_name(regularizer)] = value
+        return total, logs
 
     def generator_terms(self, judge: Any, fake_images: Any, real_images: Any = None) -> Any:
         """The compiled adversarial loss of a generator whose fakes `judge` scores.
@@ -457,9 +489,10 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
         loss: Any = "non_saturating",
         penalty: Any = None,
         jit_compile: bool | str = "auto",
+        regularizers: dict[str, list] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Configures the optimizers, the adversarial loss and a penalty.
+        """Configures the optimizers, the adversarial loss and regularizers.
 
         Each optimizer left out (`None`) defaults to DCGAN's
         `Adam(learning_rate=2e-4, beta_1=0.5)`, a new object per group. When
@@ -478,7 +511,8 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             loss: Adversarial loss name (see `gb.registry.names("loss")`) or
                 `gb.losses.AdversarialLoss`.
             penalty: `None`, `"gradient_penalty"`, `"r1"` or a
-                `gb.losses.Penalty` added to the discriminator loss.
+                `gb.losses.Penalty` added to the discriminator loss (the
+                shorthand for `regularizers={"discriminator": [penalty]}`).
             jit_compile: `"auto"` picks what is faster on the machine
                 (`gan_blocks.trainers.resolve_auto_jit_compile`): XLA on JAX
                 and on TensorFlow with a GPU/TPU when every layer supports it;
@@ -486,6 +520,12 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
                 (1.8x the stock kernels for DCGAN) and no XLA with oneDNN
                 (its kernels beat XLA:CPU); no XLA under a `tf.distribute`
                 strategy; eager on torch.
+            regularizers: Dict from a player group (`"discriminator"`,
+                `"generator"`, ...) to a list of `gb.losses.Regularizer`s
+                (or registered names such as `"r1"`) added to its loss, each
+                logged under its name, each applying its own lazy schedule
+                (`every`). E.g. `{"discriminator": [gb.losses.R1Penalty(
+                gamma=10, every=16)]}`.
             **kwargs: Passed to `keras.Model.compile` (e.g.
                 `steps_per_execution`, `run_eagerly`).
         """
@@ -494,6 +534,7 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             loss=loss,
             penalty=penalty,
             jit_compile=jit_compile,
+            regularizers=regularizers,
             **kwargs,
         )
 
@@ -503,6 +544,7 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
         loss: Any = "non_saturating",
         penalty: Any = None,
         jit_compile: bool | str = "auto",
+        regularizers: dict[str, list] | None = None,
         **kwargs: Any,
     ) -> None:
         """`compile` for any set of optimizer groups (what `compile` calls).
@@ -513,6 +555,7 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             loss: Adversarial loss name or object.
             penalty: Penalty name or object, or `None`.
             jit_compile: As in `compile`.
+            regularizers: As in `compile`.
             **kwargs: Passed to `keras.Model.compile`.
         """
         for key in ("optimizer", "metrics", "loss_weights"):
@@ -555,6 +598,13 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             resolved = {group: _loss_scaled(opt) for group, opt in resolved.items()}
         self.adversarial_loss = losses_module.get(loss)
         self.penalty = losses_module.get_penalty(penalty)
+        self._extra_regularizers = resolve_regularizers(regularizers, variable_groups)
+        self.regularizers = {
+            group: list(items) for group, items in self._extra_regularizers.items()
+        }
+        if self.penalty is not None:
+            self.regularizers.setdefault("discriminator", []).insert(0, self.penalty)
+        check_unique_names(self.regularizers)
         self._warn_sigmoid_discriminators()
         # A read-only mapping: Keras would track a dict of variables as the
         # model's own, and saving would then store them twice.
@@ -619,6 +669,11 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
             penalty=losses_module.serialize(self.penalty),
             jit_compile=arguments["jit_compile"],
         )
+        if self._extra_regularizers:
+            config["regularizers"] = {
+                group: [losses_module.serialize(r) for r in items]
+                for group, items in self._extra_regularizers.items()
+            }
         if self.steps_per_execution != 1:
             config["steps_per_execution"] = self.steps_per_execution
         return config
@@ -630,6 +685,11 @@ class AdversarialModel(AtomicSavingMixin, keras.Model):
                 value, dict
             ):
                 config[key] = keras.saving.deserialize_keras_object(value)
+        if isinstance(config.get("regularizers"), dict):
+            config["regularizers"] = {
+                group: [losses_module.get_regularizer(item) for item in items]
+                for group, items in config["regularizers"].items()
+            }
         self.compile(**config)
 
     # ---------------------------------------------------------------- step
@@ -896,3 +956,39 @@ def _loss_scaled(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Opti
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer
     return keras.optimizers.LossScaleOptimizer(optimizer)
+
+
+def resolve_regularizers(regularizers: Any, variable_groups: dict) -> dict[str, list]:
+    """`compile`'s `regularizers` as `{group: [Regularizer, ...]}`, checked."""
+    if regularizers is None:
+        return {}
+    if not isinstance(regularizers, dict):
+        raise TypeError(
+            "`regularizers` must be a dict from a player group to a list of "
+            'gb.losses.Regularizer, e.g. {"generator": [...], "discriminator": [...]}. '
+            f"Received: regularizers={regularizers!r}"
+        )
+    unknown = sorted(set(regularizers) - set(variable_groups))
+    if unknown:
+        raise ValueError(
+            f"`regularizers` names unknown group(s) {unknown}; this model's groups "
+            f"are {list(variable_groups)}."
+        )
+    resolved = {}
+    for group, items in regularizers.items():
+        if items is None:
+            continue
+        if not isinstance(items, (list, tuple)):
+            items = [items]
+        resolved[group] = [losses_module.get_regularizer(item) for item in items]
+    return resolved
+
+
+def check_unique_names(regularizers: dict[str, list]) -> None:
+    """Refuses two regularizers logged under one name (one would hide the other)."""
+    names = [regularizer_name(r) for items in regularizers.values() for r in items]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(
+            f"Two regularizers log under the same name {duplicates}: give each a distinct `name=`."
+        )

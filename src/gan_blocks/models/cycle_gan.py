@@ -10,6 +10,7 @@ from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.image_pool import ImagePool
+from gan_blocks.losses.regularizer import RegularizerContext
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_model import (
     DEFAULT_BATCH_SIZE,
@@ -188,6 +189,7 @@ class CycleGAN(AdversarialModel):
         loss: Any = "least_squares",
         penalty: Any = None,
         jit_compile: bool | str = "auto",
+        regularizers: dict[str, list] | None = None,
         **kwargs: Any,
     ) -> None:
         """Configures the two optimizers and the adversarial loss (least squares).
@@ -199,6 +201,9 @@ class CycleGAN(AdversarialModel):
             loss: Adversarial loss (the paper uses `"least_squares"`).
             penalty: Optional penalty added to each discriminator's loss.
             jit_compile: As in `gb.models.AdversarialModel.compile`.
+            regularizers: As in `gb.models.AdversarialModel.compile`: the
+                generators' regularizers apply to each generator, the
+                discriminators' to each discriminator (halved, as their loss).
             **kwargs: Passed to `keras.Model.compile`.
         """
         super().compile(
@@ -207,6 +212,7 @@ class CycleGAN(AdversarialModel):
             loss=loss,
             penalty=penalty,
             jit_compile=jit_compile,
+            regularizers=regularizers,
             **kwargs,
         )
 
@@ -240,15 +246,8 @@ class CycleGAN(AdversarialModel):
         self.check_image_shape(images, expected, name, f"the {name} the generators take")
         return self.as_float(images)
 
-    def _discriminator_terms(self, discriminator: Any, real: Any, fake: Any) -> tuple[Any, Any]:
-        def judge(images: Any) -> Any:
-            return discriminator(self.augment(images), training=True)
-
-        # Halved as in the paper (penalty included), so the discriminators
-        # learn slower than the generators.
-        loss, logs = self.discriminator_terms(judge, real, fake)
-        penalty = logs.get(self.penalty.name) if self.penalty is not None else None
-        return 0.5 * loss, penalty
+    def _judge(self, discriminator: Any) -> Any:
+        return lambda images: discriminator(self.augment(images), training=True)
 
     def discriminator_objective(self, images_a: Any, images_b: Any) -> tuple[Any, dict]:
         """Both discriminators on real images against pooled translations."""
@@ -256,26 +255,46 @@ class CycleGAN(AdversarialModel):
         fake_a = ops.stop_gradient(self.generator_ba(images_b, training=True))
         fake_b = self.pool_b(fake_b, training=True)
         fake_a = self.pool_a(fake_a, training=True)
-        loss_a, penalty_a = self._discriminator_terms(self.discriminator_a, images_a, fake_a)
-        loss_b, penalty_b = self._discriminator_terms(self.discriminator_b, images_b, fake_b)
-        logs = {}
-        if self.penalty is not None:
-            logs[self.penalty.name] = 0.5 * (penalty_a + penalty_b)
-        return loss_a + loss_b, logs
+        loss_a, logs_a = self.discriminator_terms(
+            self._judge(self.discriminator_a), images_a, fake_a
+        )
+        loss_b, logs_b = self.discriminator_terms(
+            self._judge(self.discriminator_b), images_b, fake_b
+        )
+        # Halved as in the paper (regularizers included), so the
+        # discriminators learn slower than the generators.
+        logs = {name: 0.5 * (logs_a[name] + logs_b[name]) for name in logs_a}
+        return 0.5 * (loss_a + loss_b), logs
 
     def generator_objective(self, images_a: Any, images_b: Any) -> tuple[Any, dict]:
         """Adversarial terms of both generators plus the cycle and identity L1s."""
         fake_b = self.generator_ab(images_a, training=True)
         fake_a = self.generator_ba(images_b, training=True)
-        adversarial = self.generator_terms(
-            lambda images: self.discriminator_b(self.augment(images), training=True),
-            fake_b,
-            images_b,
-        ) + self.generator_terms(
-            lambda images: self.discriminator_a(self.augment(images), training=True),
-            fake_a,
-            images_a,
+        judge_b, judge_a = self._judge(self.discriminator_b), self._judge(self.discriminator_a)
+        adversarial = self.generator_terms(judge_b, fake_b, images_b) + self.generator_terms(
+            judge_a, fake_a, images_a
         )
+        terms_ab, logs_ab = self.regularize(
+            RegularizerContext(
+                "generator",
+                network=lambda images: self.generator_ab(images, training=True),
+                real_images=images_b,
+                fake_images=fake_b,
+                latents=images_a,
+                judge=judge_b,
+            )
+        )
+        terms_ba, logs_ba = self.regularize(
+            RegularizerContext(
+                "generator",
+                network=lambda images: self.generator_ba(images, training=True),
+                real_images=images_a,
+                fake_images=fake_a,
+                latents=images_b,
+                judge=judge_a,
+            )
+        )
+        adversarial = adversarial + terms_ab + terms_ba
         cycle = _l1(self.generator_ba(fake_b, training=True), images_a) + _l1(
             self.generator_ab(fake_a, training=True), images_b
         )
@@ -287,7 +306,8 @@ class CycleGAN(AdversarialModel):
             total = total + self.cycle_weight * self.identity_weight * identity
         else:
             identity = ops.zeros((), "float32")
-        return total, {"cycle_loss": cycle, "identity_loss": identity}
+        logs = {name: logs_ab[name] + logs_ba[name] for name in logs_ab}
+        return total, {"cycle_loss": cycle, "identity_loss": identity, **logs}
 
     def check_training_data(self, x: Any, y: Any) -> None:
         """Raises early on images the generators cannot produce, NaN, or wrong shapes.

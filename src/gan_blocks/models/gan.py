@@ -11,6 +11,7 @@ from keras import ops
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.backend import random
 from gan_blocks.latents.truncation import truncated_normal
+from gan_blocks.losses.regularizer import RegularizerContext
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_model import (
     DEFAULT_BATCH_SIZE,
@@ -242,14 +243,23 @@ class GAN(AdversarialModel):
         batch_size = ops.shape(real_images)[0]
         latents = self.sample_latents(batch_size)
         fake_images = self.run_generator(latents, condition, training=True)
-        loss = self.generator_terms(
-            lambda images: self.run_discriminator(images, condition), fake_images, real_images
-        )
-        return loss, {}
 
-    def update_ema_generator(self) -> None:
-        """Moves the EMA generator's weights towards the generator's."""
-        self.update_ema()
+        def judge(images: Any) -> Any:
+            return self.run_discriminator(images, condition)
+
+        loss = self.generator_terms(judge, fake_images, real_images)
+        terms, logs = self.regularize(
+            RegularizerContext(
+                "generator",
+                network=lambda z: self.run_generator(z, condition, training=True),
+                real_images=real_images,
+                fake_images=fake_images,
+                latents=latents,
+                labels=condition,
+                judge=judge,
+            )
+        )
+        return loss + terms, logs
 
     # ------------------------------------------------------------ public API
     def fit(

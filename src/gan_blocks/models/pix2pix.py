@@ -9,6 +9,7 @@ import numpy as np
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.losses.regularizer import RegularizerContext
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_model import (
     DEFAULT_BATCH_SIZE,
@@ -152,11 +153,23 @@ class Pix2Pix(AdversarialModel):
     def generator_objective(self, target: Any, source: Any) -> tuple[Any, dict]:
         """Adversarial loss plus `l1_weight` times the L1 distance to the target."""
         fake = self.generator(source, training=True)
-        adversarial = self.generator_terms(
-            lambda images: self.run_discriminator(images, source), fake, target
-        )
+
+        def judge(images: Any) -> Any:
+            return self.run_discriminator(images, source)
+
+        adversarial = self.generator_terms(judge, fake, target)
         l1 = ops.mean(ops.abs(ops.cast(target, "float32") - ops.cast(fake, "float32")))
-        return adversarial + self.l1_weight * l1, {"l1_loss": l1}
+        terms, logs = self.regularize(
+            RegularizerContext(
+                "generator",
+                network=lambda images: self.generator(images, training=True),
+                real_images=target,
+                fake_images=fake,
+                latents=source,
+                judge=judge,
+            )
+        )
+        return adversarial + self.l1_weight * l1 + terms, {"l1_loss": l1, **logs}
 
     def check_training_data(self, x: Any, y: Any) -> None:
         """Raises early on targets the generator cannot produce, NaN, or wrong shapes.

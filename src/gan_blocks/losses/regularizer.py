@@ -1,0 +1,128 @@
+"""`Regularizer`: a term added to one player's loss, which owns its schedule."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from keras import ops
+
+from gan_blocks.api_export import gan_blocks_export
+
+
+@dataclasses.dataclass
+class RegularizerContext:
+    """What a regularizer sees of one training step of one player.
+
+    Attributes:
+        player: The optimizer group being updated (`"discriminator"`,
+            `"generator"`, ...).
+        network: The player as a function: for a discriminator, images ->
+            logits (augmented and conditioned as in the loss); for a
+            generator, `latents` -> images.
+        real_images: The real batch (targets, for translation models).
+        fake_images: The generated batch (without gradient for the
+            discriminator's regularizers).
+        latents: The generator's inputs (latents, or source images for
+            translation models); `None` where the step has none.
+        labels: The condition (class labels) of conditional models, else `None`.
+        step: The player's update count so far (its optimizer's
+            `iterations`, saved with the model), a scalar tensor.
+        seed_generator: The model's `keras.random.SeedGenerator`, for draws.
+        judge: For a generator's regularizers, the discriminator as a function
+            (images -> logits); `None` otherwise.
+    """
+
+    player: str
+    network: Callable[[Any], Any]
+    real_images: Any = None
+    fake_images: Any = None
+    latents: Any = None
+    labels: Any = None
+    step: Any = None
+    seed_generator: Any = None
+    judge: Callable[[Any], Any] | None = None
+
+
+@gan_blocks_export()
+class Regularizer:
+    """Base of the terms added to a player's loss (`compile(regularizers=...)`).
+
+    A subclass defines `compute(context)`, the weighted term of one step from
+    a `RegularizerContext`. Calling the regularizer applies its schedule:
+    with `every=k > 1` (StyleGAN2's *lazy regularization*) the term is
+    computed only on the player's steps whose count is a multiple of `k`,
+    multiplied by `k` so that its average strength is unchanged, and skipped
+    (`keras.ops.cond`, inside the compiled step) in between, where it is 0.
+    The count is the player's optimizer's `iterations`, saved with the model,
+    so a resumed run keeps the schedule.
+
+    Models log each regularizer under its `name` (the value applied: `k`
+    times the term on its steps, 0 in between).
+
+    Args:
+        every: Apply the term every `every` steps of its player (>= 1).
+        name: Log key; default: the class name in snake case.
+
+    Example:
+    >>> import keras, numpy as np, gan_blocks as gb
+    >>> class MeanSquaredLogits(gb.losses.Regularizer):
+    ...     def compute(self, context):
+    ...         return keras.ops.mean(keras.ops.square(context.network(context.real_images)))
+    >>> context = gb.losses.RegularizerContext(
+    ...     "discriminator", network=lambda x: 2.0 * x, real_images=np.ones((3, 1), "float32")
+    ... )
+    >>> float(MeanSquaredLogits()(context))
+    4.0
+    >>> import dataclasses
+    >>> lazy = MeanSquaredLogits(every=2, name="logit_penalty")
+    >>> [float(lazy(dataclasses.replace(context, step=s))) for s in (0, 1)]
+    [8.0, 0.0]
+    """
+
+    def __init__(self, every: int = 1, name: str | None = None):
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"`every` must be an int >= 1. Received: every={every!r}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"`name` must be a non-empty string. Received: name={name!r}")
+        self.every = int(every)
+        self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+
+    def compute(self, context: RegularizerContext) -> Any:
+        """The weighted term of one step (a scalar). Subclasses define it."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define `compute(context)` returning a scalar."
+        )
+
+    def __call__(self, context: RegularizerContext) -> Any:
+        if self.every == 1 or context.step is None:
+            return self.compute(context)
+        due = ops.equal(ops.mod(ops.cast(context.step, "int32"), self.every), 0)
+        return ops.cond(
+            due,
+            lambda: float(self.every) * ops.cast(self.compute(context), "float32"),
+            lambda: ops.zeros((), "float32"),
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        """Returns the constructor arguments as a JSON-serializable dict."""
+        return {"every": self.every, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Regularizer:
+        """Creates the regularizer from `get_config()` output."""
+        return cls(**config)
+
+
+def check_weight(name: str, value: Any) -> float:
+    """`value` as a float, refusing NaN, infinities, negatives and booleans."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"`{name}` must be a number >= 0. Received: {name}={value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"`{name}` must be a finite number >= 0. Received: {name}={value!r}")
+    return value
