@@ -126,3 +126,8 @@ def check_weight(name: str, value: Any) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"`{name}` must be a finite number >= 0. Received: {name}={value!r}")
     return value
+
+
+def regularizer_name(regularizer: Any) -> str:
+    """The log key of a regularizer (a plain callable logs under its type's name)."""
+    return getattr(regularizer, "name", None) or type(regularizer).__name__

@@ -170,23 +170,6 @@ class GAN(AdversarialModel):
             symbolic_call(self.augmentation, image_spec)
         return image_shape
 
-    def generator_trainable_variables(self) -> list:
-        """Variables the generator's optimizer updates."""
-        return list(self.generator.trainable_variables)
-
-    def discriminator_trainable_variables(self) -> list:
-        """Variables the discriminator's optimizer updates."""
-        return list(self.discriminator.trainable_variables) + (
-            self.augmentation_trainable_variables()
-        )
-
-    def optimizer_groups(self) -> dict[str, list]:
-        """The generator's and the discriminator's trainable variables."""
-        return {
-            "generator": self.generator_trainable_variables(),
-            "discriminator": self.discriminator_trainable_variables(),
-        }
-
     def loss_names(self) -> list[str]:
         """`d_loss`, `g_loss`, the penalty's name when compiled with one."""
         return super().loss_names() + list(self.generator_term_names)
@@ -262,29 +245,6 @@ class GAN(AdversarialModel):
         return loss + terms, logs
 
     # ------------------------------------------------------------ public API
-    def fit(
-        self,
-        x: Any = None,
-        y: Any = None,
-        *args: Any,
-        callbacks: Any = None,
-        **kwargs: Any,
-    ) -> Any:
-        """`keras.Model.fit`, after checking the data and adding a NaN guard.
-
-        Args:
-            x: Real images (numpy array, `tf.data.Dataset`, `PyDataset`), in
-                the generator's output range ([-1, 1] for a tanh generator).
-            y: Unused for `GAN` (labels for `ConditionalGAN`).
-            *args: Passed to `keras.Model.fit`.
-            callbacks: Keras callbacks.
-            **kwargs: Passed to `keras.Model.fit`.
-
-        Returns:
-            A `History` whose `history` has `d_loss` and `g_loss`.
-        """
-        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
-
     def check_training_data(self, x: Any, y: Any) -> None:
         """Raises early, with advice, on images the generator cannot produce.
 

@@ -1,0 +1,94 @@
+"""`BatchHelpers`: checking training batches and running networks batch by batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+# One default for every batched inference helper (as `keras.Model.predict`).
+DEFAULT_BATCH_SIZE = 32
+
+
+class BatchHelpers:
+    """Mixin of `AdversarialModel`: the batch utilities every model's code calls."""
+
+    @staticmethod
+    def check_image_shape(images: Any, expected: tuple, what: str, source: str) -> None:
+        """Raises unless `images` is a batch of `expected`-shaped images.
+
+        Args:
+            images: A batch (array or tensor).
+            expected: Shape of one image (`None` entries match anything).
+            what: What the images are, for the message (e.g. "real images").
+            source: What fixes the shape, for the message.
+        """
+        shape = tuple(images.shape[1:])
+        compatible = len(shape) == len(expected) and all(
+            a is None or b is None or a == b for a, b in zip(shape, expected)
+        )
+        if not compatible:
+            raise ValueError(
+                f"Expected {what} of shape (batch, {', '.join(map(str, expected))}) to "
+                f"match {source}, but received a batch of shape {tuple(images.shape)}."
+            )
+
+    @staticmethod
+    def unpack_pair(data: Any, message: str) -> tuple[Any, Any]:
+        """Splits `fit` data into its two inputs (`fit(x, y)` or `(x, y)` batches).
+
+        Raises:
+            ValueError: With `message` when the data has a single input.
+        """
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
+            x, y = x
+        if y is None:
+            raise ValueError(message)
+        return x, y
+
+    @staticmethod
+    def as_float(images: Any) -> Any:
+        """`images` as a tensor, cast to float32 unless it is floating already."""
+        images = ops.convert_to_tensor(images)
+        if not keras.backend.is_float_dtype(images.dtype):
+            images = ops.cast(images, "float32")
+        return images
+
+    @staticmethod
+    def predict_in_batches(
+        function: Any, inputs: Any, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> np.ndarray:
+        """Applies `function` to `inputs` batch by batch and returns numpy.
+
+        Args:
+            function: Callable on one batch (a network called with
+                `training=False`, or a lambda).
+            inputs: An array, or a list/tuple of arrays sliced together.
+            batch_size: Batch size.
+
+        Returns:
+            The float32 outputs, concatenated along the first axis.
+
+        Example:
+        >>> import numpy as np, gan_blocks as gb
+        >>> gb.models.AdversarialModel.predict_in_batches(
+        ...     lambda x: x * 2, np.ones((5, 2)), batch_size=2
+        ... ).shape
+        (5, 2)
+        """
+        batch_size = int(batch_size)
+        if batch_size < 1:
+            raise ValueError(f"`batch_size` must be >= 1. Received: batch_size={batch_size}")
+        several = isinstance(inputs, (list, tuple))
+        total = int(np.shape(inputs[0] if several else inputs)[0])
+        outputs = []
+        for start in range(0, total, batch_size):
+            if several:
+                batch = [item[start : start + batch_size] for item in inputs]
+            else:
+                batch = inputs[start : start + batch_size]
+            outputs.append(ops.convert_to_numpy(function(batch)))
+        return np.concatenate(outputs, axis=0).astype("float32")
