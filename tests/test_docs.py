@@ -34,6 +34,7 @@ API_PAGES = {
     "gan_blocks.registry": "registry.md",
     "gan_blocks.plugins": "registry.md",
     "gan_blocks.trainers": "trainers.md",
+    "gan_blocks.backend": "backend.md",
 }
 # Trainer modules of the backends import their framework: not imported here.
 BACKEND_TRAINERS = (
