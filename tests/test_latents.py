@@ -31,3 +31,20 @@ def test_latent_arithmetic_on_a_linear_generator():
     np.testing.assert_allclose((z @ weights)[0], expected, rtol=1e-5)
     with pytest.raises(ValueError, match="latent shape"):
         gb.latents.latent_arithmetic(a, b, np.zeros((2, 5)))
+
+
+@pytest.mark.parametrize("truncation", [1e-7, 1e-5, 0.3, 0.99, 1.0, 2.5])
+def test_truncated_normal_is_exact_and_quick_for_any_threshold(truncation):
+    # Redrawing normal entries beyond 1e-7 never finished (issue #31); the
+    # uniform proposal below 1 keeps most draws whatever the threshold.
+    from scipy import stats
+
+    z = gb.latents.truncated_normal((4000, 4), truncation, seed=1).ravel().astype("float64")
+    assert np.abs(z).max() <= truncation
+    limits = stats.truncnorm(-truncation, truncation)
+    assert stats.kstest(z, limits.cdf).pvalue > 1e-3
+    np.testing.assert_allclose(
+        z.var() / truncation**2,
+        gb.latents.truncated_normal_variance(truncation) / truncation**2,
+        rtol=0.08,
+    )

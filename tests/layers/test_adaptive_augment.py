@@ -138,13 +138,13 @@ def test_config_round_trip_and_clear_errors():
         "bg",
         7,
     )
-    with pytest.raises(ValueError, match=r"`target` must lie strictly between 0 and 1.*1.5"):
+    with pytest.raises(ValueError, match=r"`target` must be a finite number in \(0.0, 1.0\).*1.5"):
         gb.layers.AdaptiveAugment(target=1.5)
     with pytest.raises(
         ValueError, match=r"letters 'b' \(blit\), 'g' \(geom\), 'c' \(color\).*'bgx'"
     ):
         gb.layers.AdaptiveAugment(pipeline="bgx")
-    with pytest.raises(ValueError, match=r"initial_probability.*\[0, 1\].*2"):
+    with pytest.raises(ValueError, match=r"initial_probability.*\[0.0, 1.0\].*2"):
         gb.layers.AdaptiveAugment(initial_probability=2)
     with pytest.raises(ValueError, match=r"1 or 3 channels.*\(2, 8, 8, 2\).*pipeline='bg'"):
         gb.layers.AdaptiveAugment()(np.zeros((2, 8, 8, 2), "float32"))

@@ -134,6 +134,23 @@ def test_image_pool_fills_then_swaps_half_the_time():
     )  # Inference passes through.
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_image_pool_never_returns_an_image_that_was_not_generated(seed):
+    # A batch straddling the fill boundary used to swap in slots still empty
+    # (zeros) in 15-18% of seeds (issue #31). Every image here is nonzero.
+    pool = gb.layers.ImagePool(pool_size=5, seed=seed)
+    seen = set()
+    for step, size in enumerate((3, 4, 4, 6)):
+        fresh = np.arange(1, size + 1, dtype="float32").reshape(size, 1, 1, 1) + 10.0 * step
+        seen.update(fresh.ravel().tolist())
+        out = keras.ops.convert_to_numpy(pool(fresh, training=True)).ravel()
+        assert set(out.tolist()) <= seen, (step, out)
+    # A first batch larger than the pool has nothing to swap in yet.
+    big = gb.layers.ImagePool(pool_size=2, seed=seed)
+    fresh = np.arange(1, 5, dtype="float32").reshape(4, 1, 1, 1)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(big(fresh, training=True)), fresh)
+
+
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="identity_weight"):
         gb.models.CycleGAN(

@@ -10,13 +10,12 @@ from gan_blocks.layers.projection_discriminator_output import ProjectionDiscrimi
 from gan_blocks.layers.residual_down_block import ResidualDownBlock
 from gan_blocks.layers.residual_up_block import ResidualUpBlock
 from gan_blocks.layers.spectral_dense import SpectralDense
+from gan_blocks.validation import check_int
 
 
 def _check_num_classes(num_classes: int | None) -> None:
-    if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 2):
-        raise ValueError(
-            f"`num_classes` must be None or an int >= 2. Received: num_classes={num_classes!r}"
-        )
+    if num_classes is not None:
+        check_int("num_classes", num_classes, minimum=2)
 
 
 @gan_blocks_export(kind="architecture", name="sngan_generator")

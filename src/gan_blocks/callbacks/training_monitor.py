@@ -9,6 +9,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from gan_blocks.validation import check_int
+
 SIGNALS = ("discriminator_wins", "collapse", "divergence")
 
 _FIXES = {
@@ -110,8 +112,7 @@ class TrainingMonitor(keras.callbacks.Callback):
                 f"Unknown signal {unknown[0]!r} in stop_on={stop_on!r}. Known signals: "
                 f"{', '.join(SIGNALS)}."
             )
-        if not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"`patience` must be an int >= 1. Received: patience={patience!r}")
+        patience = check_int("patience", patience, minimum=1)
         self.patience = patience
         self.win_accuracy = float(win_accuracy)
         self.collapse_diversity = float(collapse_diversity)

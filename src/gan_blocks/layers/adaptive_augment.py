@@ -12,6 +12,7 @@ from keras import ops
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.backend import random
 from gan_blocks.layers.image_transforms import check_image_rank, sample_bilinear
+from gan_blocks.validation import check_int, check_number
 
 PIPELINE_PARTS = {"b": "blit", "g": "geom", "c": "color"}
 
@@ -150,26 +151,14 @@ class AdaptiveAugment(keras.layers.Layer):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        if not 0.0 < float(target) < 1.0:
-            raise ValueError(
-                f"`target` must lie strictly between 0 and 1 (the paper uses 0.6). "
-                f"Received: target={target!r}"
-            )
-        if float(adjustment_images) <= 0:
-            raise ValueError(
-                f"`adjustment_images` must be positive. Received: {adjustment_images!r}"
-            )
-        if not isinstance(interval, int) or interval < 1:
-            raise ValueError(f"`interval` must be an int >= 1. Received: interval={interval!r}")
-        if not 0.0 <= float(initial_probability) <= 1.0:
-            raise ValueError(
-                "`initial_probability` must lie in [0, 1]. "
-                f"Received: initial_probability={initial_probability!r}"
-            )
-        self.target = float(target)
+        # The paper's target is 0.6.
+        self.target = check_number("target", target, 0.0, 1.0, exclusive=True)
+        check_number("adjustment_images", adjustment_images, minimum=0.0, exclusive=True)
         self.adjustment_images = adjustment_images
-        self.interval = interval
-        self.initial_probability = float(initial_probability)
+        self.interval = check_int("interval", interval, minimum=1)
+        self.initial_probability = check_number(
+            "initial_probability", initial_probability, 0.0, 1.0
+        )
         self.pipeline = parse_pipeline(pipeline)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="adaptive_augment_seed")

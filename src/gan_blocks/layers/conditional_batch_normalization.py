@@ -9,6 +9,7 @@ from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.paired_inputs import check_pair
+from gan_blocks.validation import check_int
 
 
 @gan_blocks_export()
@@ -54,10 +55,7 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         self, num_classes: int, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs: Any
     ):
         super().__init__(**kwargs)
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(
-                f"`num_classes` must be an int >= 1. Received: num_classes={num_classes!r}"
-            )
+        num_classes = check_int("num_classes", num_classes, minimum=1)
         self.num_classes = num_classes
         self.momentum = momentum
         self.epsilon = epsilon

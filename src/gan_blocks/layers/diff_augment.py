@@ -22,6 +22,11 @@ def parse_policy(policy: str) -> tuple[str, ...]:
             f"Received: policy={policy!r}"
         )
     names = tuple(name.strip() for name in policy.split(",") if name.strip())
+    if not names:
+        raise ValueError(
+            f"`policy` names no augmentation (received policy={policy!r}); give one or "
+            f"more of {', '.join(POLICIES)}, or leave out the augmentation."
+        )
     unknown = [name for name in names if name not in POLICIES]
     if unknown:
         raise ValueError(

@@ -9,6 +9,7 @@ from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.backend import random
+from gan_blocks.validation import check_int
 
 
 @gan_blocks_export()
@@ -24,9 +25,9 @@ class ImagePool(keras.layers.Layer):
     `SeedGenerator`: all three are saved with the model, so a resumed run
     continues exactly. Gradients do not flow through the pool. With batches
     larger than one (the paper uses batch 1), two images of a batch can draw
-    the same slot: the slot then stores the mean of the two, a blend the
-    discriminator may be shown later (rare while `pool_size` is much larger
-    than the batch).
+    the same slot: the later one is stored, so the pool only ever holds (and
+    returns) images the generator produced. A swap only reads slots filled
+    before the step.
 
     Args:
         pool_size: Number of stored images (50 in CycleGAN); 0 disables it.
@@ -56,9 +57,7 @@ class ImagePool(keras.layers.Layer):
 
     def __init__(self, pool_size: int = 50, seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        if not isinstance(pool_size, int) or pool_size < 0:
-            raise ValueError(f"`pool_size` must be an int >= 0. Received: pool_size={pool_size!r}")
-        self.pool_size = pool_size
+        self.pool_size = check_int("pool_size", pool_size, minimum=0)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="image_pool_seed")
 
@@ -86,18 +85,31 @@ class ImagePool(keras.layers.Layer):
         fresh = ops.cast(ops.stop_gradient(images), "float32")
         batch_size = ops.shape(fresh)[0]
         pool = ops.convert_to_tensor(self.images)
-        slots = ops.arange(batch_size, dtype="int32") + ops.convert_to_tensor(self.count)
+        count = ops.convert_to_tensor(self.count)
+        slots = ops.arange(batch_size, dtype="int32") + count
         filling = slots < self.pool_size
         coin = random.bernoulli((batch_size,), 0.5, self.seed_generator)
-        random_slots = random.randint((batch_size,), 0, self.pool_size, self.seed_generator)
+        # A swap reads the pool as it was before this step: only the slots
+        # filled then hold generated images (the others are still zeros).
+        filled = ops.minimum(count, self.pool_size)
+        position = random.uniform((batch_size,), self.seed_generator) * ops.cast(filled, "float32")
+        random_slots = ops.minimum(ops.cast(position, "int32"), ops.maximum(filled - 1, 0))
         index = ops.where(filling, slots, random_slots)
-        swap = ops.logical_and(ops.logical_not(filling), coin)
+        swap = ops.logical_and(ops.logical_and(ops.logical_not(filling), coin), filled > 0)
         broadcast = (-1,) + (1,) * (len(fresh.shape) - 1)
         stored = ops.take(pool, index, axis=0)
         output = ops.where(ops.reshape(swap, broadcast), stored, fresh)
-        # Write the fresh images into their slots (a slot written twice in one
-        # batch keeps the mean of its writes).
-        write = ops.cast(ops.logical_or(filling, coin), "float32")
+        # Write the fresh images into their slots; of two writes to one slot
+        # the later is kept (a mean would be an image never generated).
+        write = ops.logical_or(filling, coin)
+        order = ops.arange(batch_size, dtype="int32")
+        overwritten = ops.any(
+            ops.equal(index[:, None], index[None, :])
+            & (order[None, :] > order[:, None])
+            & write[None, :],
+            axis=1,
+        )
+        write = ops.cast(ops.logical_and(write, ops.logical_not(overwritten)), "float32")
         weights = ops.one_hot(index, self.pool_size, dtype="float32") * write[:, None]
         hits = ops.sum(weights, axis=0)
         flat_fresh = ops.reshape(fresh, (batch_size, -1))

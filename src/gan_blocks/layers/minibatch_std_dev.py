@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.validation import check_int
 
 
 @gan_blocks_export()
@@ -41,10 +42,7 @@ class MinibatchStdDev(keras.layers.Layer):
 
     def __init__(self, group_size: int = 4, epsilon: float = 1e-8, **kwargs: Any):
         super().__init__(**kwargs)
-        if not isinstance(group_size, int) or group_size < 1:
-            raise ValueError(
-                f"`group_size` must be an int >= 1. Received: group_size={group_size!r}"
-            )
+        group_size = check_int("group_size", group_size, minimum=1)
         self.group_size = group_size
         self.epsilon = epsilon
 

@@ -8,6 +8,7 @@ import keras
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.spectral_conv2d import SpectralConv2D
+from gan_blocks.validation import check_int
 
 NORMALIZATIONS = ("batch", "instance", "spectral", None)
 
@@ -61,10 +62,7 @@ class PatchGANHead(keras.layers.Layer):
                 f"`normalization` must be one of {NORMALIZATIONS}. "
                 f"Received: normalization={normalization!r}"
             )
-        if not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(
-                f"`num_layers` must be an int >= 1. Received: num_layers={num_layers!r}"
-            )
+        num_layers = check_int("num_layers", num_layers, minimum=1)
         self.filters = filters
         self.num_layers = num_layers
         self.normalization = normalization

@@ -11,6 +11,7 @@ from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.paired_inputs import check_pair
 from gan_blocks.layers.spectral_dense import SpectralDense
 from gan_blocks.layers.spectral_normalization import SpectralNormalizedKernel
+from gan_blocks.validation import check_int
 
 
 class _SpectralEmbedding(SpectralNormalizedKernel, keras.layers.Dense):
@@ -60,10 +61,7 @@ class ProjectionDiscriminatorOutput(keras.layers.Layer):
 
     def __init__(self, num_classes: int, spectral: bool = True, **kwargs: Any):
         super().__init__(**kwargs)
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(
-                f"`num_classes` must be an int >= 1. Received: num_classes={num_classes!r}"
-            )
+        num_classes = check_int("num_classes", num_classes, minimum=1)
         self.num_classes = num_classes
         self.spectral = spectral
         self.linear = (

@@ -9,6 +9,7 @@ from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.residual_up_block import residual_conv
+from gan_blocks.validation import check_int
 
 
 def average_pool_2x(x: Any) -> Any:
@@ -60,8 +61,7 @@ class ResidualDownBlock(keras.layers.Layer):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"`filters` must be an int >= 1. Received: filters={filters!r}")
+        filters = check_int("filters", filters, minimum=1)
         self.filters = filters
         self.spectral = spectral
         self.downsample = downsample

@@ -11,6 +11,7 @@ from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.conditional_batch_normalization import ConditionalBatchNormalization
 from gan_blocks.layers.paired_inputs import is_pair
 from gan_blocks.layers.spectral_conv2d import SpectralConv2D
+from gan_blocks.validation import check_int
 
 
 def residual_conv(
@@ -73,8 +74,7 @@ class ResidualUpBlock(keras.layers.Layer):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"`filters` must be an int >= 1. Received: filters={filters!r}")
+        filters = check_int("filters", filters, minimum=1)
         self.filters = filters
         self.spectral = spectral
         self.conditional_classes = conditional_classes

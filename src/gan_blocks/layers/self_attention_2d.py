@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.validation import check_int
 
 
 @gan_blocks_export()
@@ -40,8 +41,7 @@ class SelfAttention2D(keras.layers.Layer):
 
     def __init__(self, reduction: int = 8, **kwargs: Any):
         super().__init__(**kwargs)
-        if not isinstance(reduction, int) or reduction < 1:
-            raise ValueError(f"`reduction` must be an int >= 1. Received: reduction={reduction!r}")
+        reduction = check_int("reduction", reduction, minimum=1)
         self.reduction = reduction
 
     def build(self, input_shape: Any) -> None:

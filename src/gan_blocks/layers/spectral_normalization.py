@@ -7,6 +7,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from gan_blocks.validation import check_int
+
 
 def _l2_normalize(x: Any, epsilon: float = 1e-12) -> Any:
     return x * ops.rsqrt(ops.sum(ops.square(x)) + epsilon)
@@ -45,11 +47,7 @@ def spectral_normalize(matrix: Any, u: Any, power_iterations: int) -> tuple[Any,
 
 def validate_power_iterations(power_iterations: Any) -> int:
     """Raises unless `power_iterations` is an int >= 1."""
-    if not isinstance(power_iterations, int) or power_iterations < 1:
-        raise ValueError(
-            "`power_iterations` must be an int >= 1. "
-            f"Received: power_iterations={power_iterations!r}"
-        )
+    power_iterations = check_int("power_iterations", power_iterations, minimum=1)
     return power_iterations
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.validation import check_int, check_number
 
 
 @dataclasses.dataclass
@@ -85,8 +84,7 @@ class Regularizer:
     """
 
     def __init__(self, every: int = 1, name: str | None = None):
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise ValueError(f"`every` must be an int >= 1. Received: every={every!r}")
+        every = check_int("every", every, minimum=1)
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"`name` must be a non-empty string. Received: name={name!r}")
         self.every = int(every)
@@ -120,12 +118,7 @@ class Regularizer:
 
 def check_weight(name: str, value: Any) -> float:
     """`value` as a float, refusing NaN, infinities, negatives and booleans."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"`{name}` must be a number >= 0. Received: {name}={value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"`{name}` must be a finite number >= 0. Received: {name}={value!r}")
-    return value
+    return check_number(name, value, minimum=0.0)
 
 
 def regularizer_name(regularizer: Any) -> str:

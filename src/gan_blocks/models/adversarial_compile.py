@@ -13,6 +13,7 @@ from gan_blocks.losses.regularizer import regularizer_name
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer
 from gan_blocks.trainers import resolve_auto_jit_compile
+from gan_blocks.validation import check_jit_compile
 
 
 def default_optimizer() -> keras.optimizers.Optimizer:
@@ -135,6 +136,7 @@ class AdversarialCompile:
         }
         for group, optimizer in resolved.items():
             _claim(optimizer, self, group)
+        jit_compile = check_jit_compile(jit_compile)
         self._compile_arguments = {
             "optimizers": resolved,
             "loss": loss,

@@ -20,6 +20,7 @@ from gan_blocks.models.adversarial_model import (
     default_optimizer,
     symbolic_call,
 )
+from gan_blocks.validation import check_int
 
 __all__ = ["GAN", "default_optimizer"]
 
@@ -287,12 +288,18 @@ class GAN(AdversarialModel):
                     f"Expected latents of shape (n, {', '.join(map(str, self.latent_shape))}) "
                     f"for latent_dim={self.latent_dim!r}; received shape {tuple(latents.shape)}."
                 )
+            if latents.shape[0] == 0:
+                raise ValueError(
+                    "`latents` holds no rows (received shape "
+                    f"{tuple(latents.shape)}): pass at least one latent vector."
+                )
             return latents
-        num_samples = 16 if num_samples is None else int(num_samples)
-        if num_samples < 1:
-            raise ValueError(f"`num_samples` must be >= 1. Received: num_samples={num_samples}")
+        num_samples = 16 if num_samples is None else check_int("num_samples", num_samples, 1)
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
+        seed = check_int("seed", seed, minimum=0)
+        if seed >= 2**31:
+            raise ValueError(f"`seed` must be an int in [0, 2**31). Received: seed={seed!r}")
         shape = (num_samples,) + self.latent_shape
         if truncation is not None:
             return ops.convert_to_tensor(truncated_normal(shape, truncation, seed))

@@ -16,6 +16,7 @@ from gan_blocks.models import input_checks
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
 from gan_blocks.trainers import get_trainer, resolve_auto_jit_compile
+from gan_blocks.validation import check_jit_compile
 
 RECONSTRUCTIONS = ("bernoulli", "gaussian")
 
@@ -114,6 +115,7 @@ class VAE(AtomicSavingMixin, keras.Model):
             if kwargs.get(key) is not None:
                 raise ValueError(f"VAE.compile does not take `{key}`: the loss is the ELBO.")
             kwargs.pop(key, None)
+        jit_compile = check_jit_compile(jit_compile)
         self._jit_compile_argument = jit_compile  # Saved as given: machines differ.
         if jit_compile == "auto":
             jit_compile = resolve_auto_jit_compile(self, kwargs.get("run_eagerly", False))
