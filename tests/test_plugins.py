@@ -65,11 +65,14 @@ def test_plugin_components_are_usable_by_name_and_broken_plugin_is_logged():
     assert result["margin"] == 2.0
     assert result["listed"]
     assert result["generator_output"] == [None, 2]
-    assert result["plugins"] == {"example": True, "broken": False}
-    assert result["second_load"] == {"example": True, "broken": False}
+    # "exits" raises SystemExit in register() (argparse): skipped, and the
+    # process goes on (it printed RESULT).
+    assert result["plugins"] == {"example": True, "broken": False, "exits": False}
+    assert result["second_load"] == {"example": True, "broken": False, "exits": False}
     assert result["compiled_loss"] == "ScaledHingeLoss"
     # The broken plugin is logged with its name, and did not break anything.
     assert "broken" in process.stderr and "broken on purpose" in process.stderr
+    assert "Failed to load gan-blocks plugin 'exits'" in process.stderr
 
 
 def test_environment_variable_restricts_plugins():

@@ -75,7 +75,9 @@ def load(force: bool = False) -> dict[str, bool]:
                 if callable(hook):
                     hook()
                 _LOADED[entry_point.name] = True
-            except Exception:  # A broken plugin must not break gan-blocks.
+            # A broken plugin must not break gan-blocks, nor end the process
+            # (argparse in `register()` raises SystemExit); Ctrl-C still stops.
+            except (Exception, SystemExit):
                 _LOADED[entry_point.name] = False
                 logger.exception(
                     "Failed to load gan-blocks plugin %r (%s); skipping it.",

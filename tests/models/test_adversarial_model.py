@@ -147,3 +147,30 @@ def test_a_failed_save_keeps_the_last_good_file(tmp_path):
     with pytest.raises(OSError, match="No space left"):
         checkpoint.on_epoch_end(0, {})
     assert keras.models.load_model(path).discriminator_steps == 1
+
+
+def test_saving_keeps_symlinks_cleans_stale_temporaries_and_names_the_users_path(tmp_path):
+    gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    gan.compile()
+    target = tmp_path / "ckpt_001.keras"
+    gan.save(str(target))
+    link = tmp_path / "latest.keras"
+    link.symlink_to(target.name)
+    # A save killed an hour ago left its temporary file behind.
+    stale = tmp_path / ".ckpt_001.keras.abc123.tmp.keras"
+    stale.write_bytes(b"half a file")
+    os.utime(stale, (0, 0))
+    fresh = tmp_path / ".ckpt_001.keras.def456.tmp.keras"  # Maybe another process's.
+    fresh.write_bytes(b"in progress")
+    gan.fit(toy_data(16), batch_size=8, epochs=1, verbose=0)
+    gan.save(str(link))
+    assert link.is_symlink() and os.readlink(link) == target.name
+    assert not stale.exists() and fresh.exists()
+    latents = np.ones((2, 4), "float32")
+    np.testing.assert_array_equal(
+        keras.models.load_model(str(target)).generate(latents=latents),
+        gan.generate(latents=latents),
+    )
+    missing = str(tmp_path / "no_such_folder" / "gan.keras")
+    with pytest.raises(FileNotFoundError, match=re.escape(repr(missing))):
+        gan.save(missing)
