@@ -11,7 +11,7 @@ import keras
 from gan_blocks import losses as losses_module
 from gan_blocks.losses.regularizer import regularizer_name
 from gan_blocks.models import input_checks
-from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer
+from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer, serialize_optimizer
 from gan_blocks.trainers import resolve_auto_jit_compile
 from gan_blocks.validation import check_jit_compile
 
@@ -211,7 +211,7 @@ class AdversarialCompile:
         if not self.compiled or arguments is None:
             return {}
         config = {
-            f"{group}_optimizer": keras.saving.serialize_keras_object(optimizer)
+            f"{group}_optimizer": serialize_optimizer(optimizer)
             for group, optimizer in arguments["optimizers"].items()
         }
         config.update(

@@ -148,7 +148,7 @@ class AdversarialOptimizer(keras.optimizers.Optimizer):
         return {
             "name": self.name,
             "optimizers": {
-                group: keras.saving.serialize_keras_object(optimizer)
+                group: serialize_optimizer(optimizer)
                 for group, optimizer in self._optimizers.items()
             },
         }
@@ -161,3 +161,25 @@ class AdversarialOptimizer(keras.optimizers.Optimizer):
             for group, value in config["optimizers"].items()
         }
         return cls(**config)
+
+
+def serialize_optimizer(optimizer: keras.optimizers.Optimizer) -> dict:
+    """`serialize_keras_object(optimizer)`, naming the public `keras.optimizers` class.
+
+    On torch (and JAX, TensorFlow) Keras' optimizers are backend subclasses
+    whose module (`keras.src.backend.torch.optimizers.torch_adam`) exists only
+    under that backend: a file saved on torch would not compile on
+    TensorFlow. The public class has the same name and config.
+
+    Example:
+    >>> import keras
+    >>> from gan_blocks.models.adversarial_optimizer import serialize_optimizer
+    >>> serialize_optimizer(keras.optimizers.Adam())["module"]
+    'keras.optimizers'
+    """
+    config = keras.saving.serialize_keras_object(optimizer)
+    module = config.get("module") or ""
+    public = getattr(keras.optimizers, config.get("class_name", ""), None)
+    if module.startswith("keras.src.backend.") and isinstance(public, type):
+        config = dict(config, module="keras.optimizers")
+    return config

@@ -7,7 +7,7 @@ from typing import Any
 import keras
 
 from gan_blocks.api_export import gan_blocks_export
-from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer
+from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer, serialize_optimizer
 
 
 @gan_blocks_export()
@@ -56,10 +56,8 @@ class GANOptimizer(AdversarialOptimizer):
     def get_config(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "generator_optimizer": keras.saving.serialize_keras_object(self.generator_optimizer),
-            "discriminator_optimizer": keras.saving.serialize_keras_object(
-                self.discriminator_optimizer
-            ),
+            "generator_optimizer": serialize_optimizer(self.generator_optimizer),
+            "discriminator_optimizer": serialize_optimizer(self.discriminator_optimizer),
         }
 
     @classmethod

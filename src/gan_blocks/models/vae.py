@@ -13,6 +13,7 @@ from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.backend import random
 from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
 from gan_blocks.models import input_checks
+from gan_blocks.models.adversarial_optimizer import serialize_optimizer
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
 from gan_blocks.trainers import get_trainer, resolve_auto_jit_compile
@@ -125,7 +126,7 @@ class VAE(AtomicSavingMixin, keras.Model):
         if not self.compiled:
             return {}
         return {
-            "optimizer": keras.saving.serialize_keras_object(self.optimizer),
+            "optimizer": serialize_optimizer(self.optimizer),
             "jit_compile": getattr(self, "_jit_compile_argument", self.jit_compile),
         }
 
