@@ -197,3 +197,41 @@ def test_clear_errors():
             callbacks=[gb.callbacks.TrainingMonitor()],
             verbose=0,
         )
+
+
+def _signals_for(model, rows):
+    monitor = gb.callbacks.TrainingMonitor(patience=2, stop_on=("collapse",))
+    monitor.set_model(model)
+    monitor.on_train_begin()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epoch, row in enumerate(rows):
+            monitor.on_epoch_end(epoch, row)
+    return monitor.signals, model.stop_training
+
+
+def test_translators_are_not_flagged_for_collapse():
+    # Healthy Pix2Pix/CycleGAN runs on digits have low translation spread
+    # (it follows the sources) and were flagged and stopped (issue #31).
+    rows = [
+        {
+            "d_loss": 1.3,
+            "g_loss": 2.0 - 0.1 * e,
+            "diversity": 0.05,
+            "d_real_accuracy": 0.6,
+            "d_fake_accuracy": 0.6,
+        }
+        for e in range(4)
+    ]
+    generator = gb.architectures.unet_generator((16, 16, 1), output_channels=1, filters=4)
+    discriminator = gb.architectures.patchgan_discriminator((16, 16, 1), filters=4, num_layers=1)
+    translator = gb.models.Pix2Pix(generator, discriminator)
+    translator.compile()
+    signals, stopped = _signals_for(translator, rows)
+    assert signals == {} and not stopped
+    assert "collapse" not in gb.models.CycleGAN.monitor_signals
+
+    gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4)
+    gan.compile()
+    signals, stopped = _signals_for(gan, rows)
+    assert signals == {1: ["collapse"], 2: ["collapse"], 3: ["collapse"]} and stopped

@@ -60,7 +60,9 @@ class TrainingMonitor(keras.callbacks.Callback):
       with batch norm scores near 100% on all-real and all-fake batches even
       in healthy runs; the rising generator loss tells the two apart);
     - `"collapse"`: `diversity` below `collapse_diversity` for `patience`
-      epochs in a row;
+      epochs in a row (models that draw latents only: a translator such as
+      `Pix2Pix` or `CycleGAN` declares, in its `monitor_signals`, that it
+      has no latents to collapse);
     - `"divergence"`: a loss, mean logit or gradient norm that is not
       finite, a loss or mean logit beyond `divergence_limit` in magnitude
       (GAN losses on logits live around 0.1-10), or a loss or gradient norm
@@ -206,11 +208,15 @@ class TrainingMonitor(keras.callbacks.Callback):
         row = {key: float(np.asarray(value)) for key, value in (logs or {}).items()}
         self._history.append(row)
         raised = []
+        # Each model kind declares the signals that mean something for it.
+        watched = getattr(self.model, "monitor_signals", SIGNALS)
         for signal, check in (
             ("discriminator_wins", self._discriminator_wins),
             ("collapse", self._collapse),
             ("divergence", self._divergence),
         ):
+            if signal not in watched:
+                continue
             message = check()
             if message is None:
                 continue

@@ -305,6 +305,8 @@ class AdversarialModel(
             real_logits = ops.stop_gradient(judge(real_images))
         return self.adversarial_loss.generator_loss(judge(fake_images), real_logits)
 
+    monitor_signals: tuple[str, ...] = ("discriminator_wins", "collapse", "divergence")  # Watched.
+
     # Attributes holding the discriminators (checked for a final sigmoid by
     # `compile`); `CycleGAN` has two.
     discriminator_names: tuple[str, ...] = ("discriminator",)

@@ -97,6 +97,10 @@ class CycleGAN(AdversarialModel):
         Cycle-Consistent Adversarial Networks", ICCV 2017.
     """
 
+    # A translation per input and no latents: the spread of the translations
+    # follows the sources, so "collapse" (diversity of samples) does not apply.
+    monitor_signals = ("discriminator_wins", "divergence")
+
     def __init__(
         self,
         generator_ab: keras.Model,

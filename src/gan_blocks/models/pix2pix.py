@@ -74,6 +74,10 @@ class Pix2Pix(AdversarialModel):
         Networks", CVPR 2017.
     """
 
+    # A translation per input and no latents: the spread of the translations
+    # follows the sources, so "collapse" (diversity of samples) does not apply.
+    monitor_signals = ("discriminator_wins", "divergence")
+
     def __init__(
         self,
         generator: keras.Model,
