@@ -30,9 +30,13 @@ class UnpairedDataset(keras.utils.PyDataset):
     CycleGAN's unaligned loader: an epoch has
     `ceil(max(len(images_a), len(images_b)) / batch_size)` batches, every image
     of the longer domain appears in it, and the shorter domain wraps around.
-    Each domain follows its own random order, drawn again at every epoch end
-    from a numpy `Generator` seeded with `seed`, so the pairs change between
-    epochs and a given seed always gives the same sequence. Wrapped positions
+    Each domain follows its own random order, a function of `(seed, epoch)`
+    alone, so the pairs change between epochs and a given seed always gives
+    the same sequence. The epoch advances at every epoch end, and the
+    gan-blocks models set it from their own step count at the start of every
+    epoch of `fit` (`set_epoch`): a run that is saved, loaded (even in a new
+    process, with a new dataset object) and resumed sees the orders an
+    uninterrupted run sees. Wrapped positions
     continue with a fresh random order, so every batch holds exactly
     `batch_size` images and a compiled train step sees one shape. The domains
     may differ in image shape (e.g. channels). Batches are float32 numpy
@@ -76,18 +80,34 @@ class UnpairedDataset(keras.utils.PyDataset):
         self.images_b = _check_domain(images_b, "images_b")
         self.batch_size = int(batch_size)
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        # Without a seed, one drawn now: the orders still depend on (seed, epoch) only.
+        self._seed = int(np.random.SeedSequence().entropy) if seed is None else int(seed)
+        self.epoch = 0
         self._draw_orders()
 
-    def _order(self, size: int) -> np.ndarray:
+    def set_epoch(self, epoch: int) -> None:
+        """Makes the following batches those of `epoch` (0-based), as `fit` resumes.
+
+        Args:
+            epoch: The epoch index.
+        """
+        epoch = int(epoch)
+        if epoch < 0:
+            raise ValueError(f"`epoch` must be >= 0. Received: epoch={epoch}")
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self._draw_orders()
+
+    def _order(self, size: int, rng: np.random.Generator) -> np.ndarray:
         # As many fresh permutations as the epoch needs, cut to its length.
         needed = len(self) * self.batch_size
-        orders = [self._rng.permutation(size) for _ in range(math.ceil(needed / size))]
+        orders = [rng.permutation(size) for _ in range(math.ceil(needed / size))]
         return np.concatenate(orders)[:needed]
 
     def _draw_orders(self) -> None:
-        self._order_a = self._order(len(self.images_a))
-        self._order_b = self._order(len(self.images_b))
+        rng = np.random.default_rng([self._seed, self.epoch])
+        self._order_a = self._order(len(self.images_a), rng)
+        self._order_b = self._order(len(self.images_b), rng)
 
     def __len__(self) -> int:
         longest = max(len(self.images_a), len(self.images_b))
@@ -102,8 +122,8 @@ class UnpairedDataset(keras.utils.PyDataset):
         return batch_a, batch_b
 
     def on_epoch_end(self) -> None:
-        """Draws new random orders of both domains for the next epoch."""
-        self._draw_orders()
+        """Moves to the next epoch's random orders of both domains."""
+        self.set_epoch(self.epoch + 1)
 
 
 def unpaired(

@@ -16,7 +16,9 @@ from gan_blocks.models.adversarial_compile import AdversarialCompile, default_op
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.augmentation_point import AugmentationPoint
 from gan_blocks.models.batch_helpers import DEFAULT_BATCH_SIZE, BatchHelpers
+from gan_blocks.models.dataset_epoch_sync import epoch_sync_callbacks
 from gan_blocks.models.ema import ExponentialMovingAverages, symbolic_call
+from gan_blocks.models.input_checks import check_player
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
 from gan_blocks.models.seed_state_saving import SeedStateSaving
 from gan_blocks.models.training_statistics import TrainingStatistics, mean_pairwise_distance
@@ -24,15 +26,6 @@ from gan_blocks.trainers import get_trainer
 
 # The log name of each group's objective; other groups log `<group>_loss`.
 _GROUP_LOSS_NAMES = {"discriminator": "d_loss", "generator": "g_loss"}
-
-
-def check_player(name: str, player: Any) -> None:
-    """Raises a clear `TypeError` unless `player` is a Keras layer or model."""
-    if not isinstance(player, keras.layers.Layer):
-        raise TypeError(
-            f"`{name}` must be a keras.Model (or keras.layers.Layer). "
-            f"Received: {name}={player!r} of type {type(player).__name__}"
-        )
 
 
 @gan_blocks_export()
@@ -311,8 +304,6 @@ class AdversarialModel(
     # `compile`); `CycleGAN` has two.
     discriminator_names: tuple[str, ...] = ("discriminator",)
 
-    # -------------------------------------------------------------- compile
-
     # ---------------------------------------------------------------- step
     @property
     def metrics(self) -> list:
@@ -384,7 +375,9 @@ class AdversarialModel(
 
         Refuses empty data and runs `check_training_data` before training;
         the callbacks of `fit_callbacks()` (the `NonFiniteLossGuard`) then
-        check every batch.
+        check every batch. Data with `set_epoch` (`gb.data.unpaired`) is told
+        the epoch from the model's saved step count and not shuffled again by
+        `fit` (it orders itself), so a resumed run reads the same batches.
 
         Args:
             x: Training data (numpy arrays, `tf.data.Dataset`, `PyDataset`).
@@ -400,7 +393,10 @@ class AdversarialModel(
             raise RuntimeError(f"Call `compile(...)` on the {type(self).__name__} before `fit`.")
         input_checks.check_not_empty(x, y)
         self.check_training_data(x, y)
-        callbacks = list(callbacks or []) + self.fit_callbacks()
+        synced = epoch_sync_callbacks(x, kwargs.get("steps_per_epoch"))
+        if synced:  # The data orders itself by (seed, epoch); fit's shuffle would not resume.
+            kwargs["shuffle"] = False
+        callbacks = list(callbacks or []) + self.fit_callbacks() + synced
         return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
 
     def fit_callbacks(self) -> list:
@@ -411,8 +407,6 @@ class AdversarialModel(
             checks that run after every batch (e.g. `ConditionalGAN`'s labels).
         """
         return [NonFiniteLossGuard(tuple(m.name for m in self.metrics))]
-
-    # ------------------------------------------------------------ inference
 
     # --------------------------------------------------------------- saving
     def get_config(self) -> dict[str, Any]:

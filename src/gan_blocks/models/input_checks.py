@@ -346,3 +346,12 @@ def check_labels(sample: Any, num_classes: int) -> None:
     low, high = flat.min(), flat.max()
     if low < 0 or high >= num_classes:
         raise label_error(num_classes, f"labels in [{format_label(low)}, {format_label(high)}]")
+
+
+def check_player(name: str, player: Any) -> None:
+    """Raises a clear `TypeError` unless `player` is a Keras layer or model."""
+    if not isinstance(player, keras.layers.Layer):
+        raise TypeError(
+            f"`{name}` must be a keras.Model (or keras.layers.Layer). "
+            f"Received: {name}={player!r} of type {type(player).__name__}"
+        )
