@@ -195,29 +195,6 @@ class Pix2Pix(AdversarialModel):
         target = input_checks.peek_batch(y)
         if target is not None and target.ndim >= 1:
             self._check_targets(target)
-        self._check_source_scale(input_checks.peek_batch(x), activation)
-
-    @staticmethod
-    def _check_source_scale(source: Any, activation: str | None) -> None:
-        """Refuses sources on a pixel scale (e.g. [0, 255]) when the targets are bounded.
-
-        The discriminator judges `[source, target]` pairs and the generator
-        reads the sources: they belong on the targets' scale.
-        """
-        bounds = input_checks.output_range(activation)
-        if source is None or bounds is None:
-            return
-        source = np.asarray(source)
-        if source.dtype.kind not in "iuf" or source.size == 0:
-            return
-        low, high = float(np.min(source)), float(np.max(source))
-        if source.dtype.kind in "iu" or low < -1.5 or high > 1.5:
-            raise ValueError(
-                f"The source images range over [{low:.4g}, {high:.4g}] ({source.dtype}), "
-                f"but the targets are in [{bounds[0]:g}, {bounds[1]:g}] (the generator ends "
-                f"in {activation}): scale the sources as the targets, e.g. "
-                "`sources = sources.astype('float32') / 127.5 - 1.0` for uint8 pixels."
-            )
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         """Translates source images."""
