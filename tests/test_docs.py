@@ -42,8 +42,13 @@ BACKEND_TRAINERS = (
     "gan_blocks.trainers.jax",
     "gan_blocks.trainers.torch",
 )
-# Pages whose ```python blocks run, in order, as one script.
-RUNNABLE_PAGES = ["index.md", "getting-started.md", "tutorials/compose-networks.md"]
+# Pages whose ```python blocks run, in order, as one script; each in one
+# backend's pass (`one_backend`: the pages train for a minute each).
+RUNNABLE_PAGES = [
+    pytest.param("index.md", marks=pytest.mark.one_backend("tensorflow")),
+    pytest.param("getting-started.md", marks=pytest.mark.one_backend("torch")),
+    pytest.param("tutorials/compose-networks.md", marks=pytest.mark.one_backend("torch")),
+]
 # Runs before those scripts: the pages load MNIST (a download, or the files
 # shipped in a clone's examples/data); the tests use a small random stand-in
 # with MNIST's shapes and dtypes instead.

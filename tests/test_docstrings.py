@@ -20,6 +20,7 @@ BACKEND_MODULES = {
     "gan_blocks.trainers.tensorflow",
     "gan_blocks.trainers.jax",
     "gan_blocks.trainers.torch",
+    "gan_blocks.trainers.torch_conv_kernels",
 }
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -32,7 +33,8 @@ def _module_names():
 
 
 def _skip_reason(name):
-    if name in BACKEND_MODULES and name != f"gan_blocks.trainers.{keras.backend.backend()}":
+    active = f"gan_blocks.trainers.{keras.backend.backend()}"
+    if name in BACKEND_MODULES and name != active and not name.startswith(active + "_"):
         return f"trainer of another backend (active: {keras.backend.backend()})"
     return None
 

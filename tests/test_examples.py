@@ -31,10 +31,17 @@ def run_example(name, *options, cwd, env=None, timeout=600):
 @pytest.mark.parametrize(
     "example, artifact, options",
     [
-        ("dcgan", "dcgan.keras", ["--augment", "ada"]),
-        ("vae", "vae.keras", []),
-        ("pix2pix", "pix2pix.keras", ["--augment", "diffaugment"]),
-        ("cyclegan", "cyclegan.keras", []),
+        pytest.param(
+            "dcgan", "dcgan.keras", ["--augment", "ada"], marks=pytest.mark.one_backend("jax")
+        ),
+        pytest.param("vae", "vae.keras", [], marks=pytest.mark.one_backend("torch")),
+        pytest.param(
+            "pix2pix",
+            "pix2pix.keras",
+            ["--augment", "diffaugment"],
+            marks=pytest.mark.one_backend("tensorflow"),
+        ),
+        pytest.param("cyclegan", "cyclegan.keras", [], marks=pytest.mark.one_backend("jax")),
     ],
 )
 def test_example_quick_run(example, artifact, options, tmp_path):
@@ -95,6 +102,7 @@ def test_option_mistakes_get_a_usage_error(example, options, message, tmp_path):
     assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
 
 
+@pytest.mark.one_backend("tensorflow")
 def test_latent_walk_draws_walks_of_a_trained_dcgan(tmp_path):
     trained = run_example(
         "dcgan.py", "--quick", "--fid-samples", "0", "--output", "dcgan", cwd=tmp_path

@@ -16,7 +16,13 @@ PUBLIC_MODULES = [
 ]
 
 
-@pytest.mark.parametrize("backend", ["jax", "torch"])
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param("jax", marks=pytest.mark.one_backend("jax")),
+        pytest.param("torch", marks=pytest.mark.one_backend("torch")),
+    ],
+)
 def test_import_does_not_load_tensorflow(backend):
     pytest.importorskip(backend)
     code = (

@@ -214,3 +214,41 @@ def test_diff_augment_and_label_noise_trace_in_each_players_loss_graph():
     breaks = torch._dynamo.utils.counters["graph_break"]
     assert all("_train_step_with_compiled_losses" in reason for reason in breaks), breaks
     assert np.isfinite(gan.history.history["d_loss"]).all()
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_half_precision_convolutions_to_one_channel_train_on_every_cpu(policy):
+    # A conv to one channel (every PatchGAN/DCGAN discriminator head) and a
+    # transposed conv from one channel: their torch-layout kernels have a
+    # size-1 dimension whose degenerate strides make torch's half-precision
+    # CPU backward (slow_conv2d, used without AVX-512) fail. The kernels reach
+    # torch with canonical strides, so this trains on every CPU.
+    import torch
+    from keras.src.backend.torch import nn as torch_nn
+
+    from gan_blocks.trainers import torch_conv_kernels
+
+    keras.config.set_dtype_policy(policy)
+    head = keras.layers.Conv2D(1, 4, padding="same")
+    up = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same")
+    for layer, channels in ((head, 3), (up, 1)):
+        layer.build((2, 8, 8, channels))
+        dtype = layer.compute_dtype
+        kernel = torch_nn._transpose_conv_kernel(keras.ops.cast(layer.kernel, dtype))
+        assert 1 in tuple(kernel.shape[:2]) and kernel.is_contiguous()
+        assert not torch_conv_kernels.needs_canonical_strides(kernel)
+        images = torch.randn(2, 8, 8, channels, requires_grad=True)
+        layer(images).float().square().sum().backward()
+        assert images.grad is not None and torch.isfinite(images.grad).all()
+    # What the wrapped transpose is compared against: the raw permuted view.
+    view = keras.ops.cast(head.kernel, "bfloat16").permute(3, 2, 0, 1)
+    assert torch_conv_kernels.needs_canonical_strides(view)
+
+
+def test_full_precision_kernels_are_passed_through_as_views():
+    from keras.src.backend.torch import nn as torch_nn
+
+    layer = keras.layers.Conv2D(1, 4)
+    layer.build((2, 8, 8, 3))
+    kernel = torch_nn._transpose_conv_kernel(layer.kernel.value)
+    assert kernel.data_ptr() == layer.kernel.value.data_ptr()  # no copy in float32

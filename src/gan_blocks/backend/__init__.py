@@ -32,9 +32,9 @@ def copy_state(values: list, reuse: list | None = None) -> list:
     """Detached copies of `values` (tensors), into `reuse`'s memory where the backend can.
 
     Example:
-    >>> import numpy as np
+    >>> import keras
     >>> from gan_blocks.backend import copy_state
-    >>> [np.asarray(c).tolist() for c in copy_state([np.ones(2, "float32")])]
+    >>> [keras.ops.convert_to_numpy(c).tolist() for c in copy_state([keras.ops.ones(2)])]
     [[1.0, 1.0]]
     """
     return get_trainer().copy_state(values, reuse)

@@ -46,6 +46,19 @@ KERAS_INTERNALS: tuple[tuple[str, str, str], ...] = (
         "trainers/torch.py random draws: Keras' dtype names to torch dtypes.",
     ),
     (
+        "keras.src.backend.torch",
+        "nn",
+        "trainers/torch_conv_kernels.py: the module whose kernel transpose is "
+        "wrapped (next entry).",
+    ),
+    (
+        "keras.src.backend.torch.nn",
+        "_transpose_conv_kernel",
+        "trainers/torch_conv_kernels.py: copies kernels with a size-1 channel "
+        "dimension into canonical strides, without which torch's float16/bfloat16 "
+        "CPU convolutions fail in backward on CPUs without AVX-512.",
+    ),
+    (
         "keras.src.backend",
         "torch",
         "trainers/torch.py prepare_compiled_step: the torch backend module "

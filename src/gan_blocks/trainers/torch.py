@@ -12,6 +12,11 @@ import keras
 import torch
 from keras.src.utils.backend_utils import DynamicBackend
 
+from gan_blocks.trainers import torch_conv_kernels
+
+# Mixed precision on CPUs without AVX-512: see torch_conv_kernels.
+torch_conv_kernels.install()
+
 
 def _frozen_parameters(model: Any, variables: list) -> list:
     """The trainable torch parameters of `model` that `variables` leaves out.
