@@ -272,3 +272,55 @@ def test_an_empty_tf_data_dataset_raises_a_clear_error():
     empty = tf.data.Dataset.from_tensor_slices(toy_data(4)).batch(8, drop_remainder=True)
     with pytest.raises(ValueError, match="empty tf.data.Dataset"):
         gan.fit(empty, verbose=0)
+
+
+def test_batches_of_dicts_get_the_tuple_layout_and_the_fix():
+    # tensorflow-datasets without as_supervised yields {"image": ..., "label": ...}.
+    import tensorflow as tf
+
+    images, labels = toy_data(16), np.arange(16) % 3
+    records = {"image": images, "label": labels}
+    gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    gan.compile()
+    cgan = gb.models.ConditionalGAN(*conditional_players(), latent_dim=4, num_classes=3, seed=0)
+    cgan.compile()
+    for data in (
+        tf.data.Dataset.from_tensor_slices(records).batch(8),
+        Batches([{"image": images[:8], "label": labels[:8]}]),
+        records,
+    ):
+        for model in (gan, cgan):
+            with pytest.raises(ValueError, match=r"dicts \(keys \['image', 'label'\]\)") as error:
+                model.fit(data, epochs=1, verbose=0)
+            assert "as_supervised=True" in str(error.value)
+            assert "d['image'], d['label']" in str(error.value)
+
+
+def test_wrong_image_layouts_get_the_fix_in_the_message():
+    def players(channels):
+        generator = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(8 * 8 * channels, activation="tanh"),
+                keras.layers.Reshape((8, 8, channels)),
+            ]
+        )
+        discriminator = keras.Sequential(
+            [keras.Input((8, 8, channels)), keras.layers.Flatten(), keras.layers.Dense(1)]
+        )
+        return generator, discriminator
+
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 3)).astype("float32")
+    cases = [
+        (1, images[..., 0], r"\(16, 8, 8\)\. Add the channel axis: `images\[\.\.\., None\]`"),
+        (3, np.transpose(images, (0, 3, 1, 2)), r"np\.transpose\(images, \(0, 2, 3, 1\)\)"),
+    ]
+    for channels, data, message in cases:
+        gan = gb.models.GAN(*players(channels), latent_dim=4, seed=0)
+        gan.compile()
+        with pytest.raises(ValueError, match=message):
+            gan.fit(data, batch_size=8, epochs=1, verbose=0)
+    gan = gb.models.GAN(*players(3), latent_dim=4, seed=0)
+    gan.compile()
+    with pytest.raises(ValueError, match=r"shape \(16, 8, 8, 1\)\.$"):  # no fix to suggest
+        gan.fit(images[..., :1], batch_size=8, epochs=1, verbose=0)

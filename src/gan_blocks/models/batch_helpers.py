@@ -12,6 +12,24 @@ from keras import ops
 DEFAULT_BATCH_SIZE = 32
 
 
+def _matches(shape: tuple, expected: tuple) -> bool:
+    return len(shape) == len(expected) and all(
+        a is None or b is None or a == b for a, b in zip(shape, expected)
+    )
+
+
+def _shape_fix(shape: tuple, expected: tuple) -> str:
+    """The fix for the two usual mistakes: no channel axis, channels first."""
+    if _matches(shape + (1,), expected):
+        return " Add the channel axis: `images[..., None]` (grayscale images of shape (H, W))."
+    if len(shape) == 3 and _matches(shape[1:] + shape[:1], expected):
+        return (
+            " The images are channels-first: move the channels last with "
+            "`np.transpose(images, (0, 2, 3, 1))`."
+        )
+    return ""
+
+
 class BatchHelpers:
     """Mixin of `AdversarialModel`: the batch utilities every model's code calls."""
 
@@ -33,6 +51,7 @@ class BatchHelpers:
             raise ValueError(
                 f"Expected {what} of shape (batch, {', '.join(map(str, expected))}) to "
                 f"match {source}, but received a batch of shape {tuple(images.shape)}."
+                + _shape_fix(shape, tuple(expected))
             )
 
     @staticmethod

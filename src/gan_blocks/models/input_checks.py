@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import keras
@@ -77,6 +78,8 @@ def peek_batch(x: Any) -> Any:
         return None
     if isinstance(x, np.ndarray):
         return x
+    if isinstance(x, Mapping):
+        raise ValueError(dict_batch_message(x))
     if isinstance(x, (list, tuple)) and x:
         return peek_batch(x[0])
     if hasattr(x, "element_spec") and type(x).__module__.startswith("tensorflow"):
@@ -92,6 +95,21 @@ def peek_batch(x: Any) -> Any:
         except Exception:  # Tensors that numpy cannot read: skip the check.
             return None
     return None
+
+
+def dict_batch_message(batch: Mapping) -> str:
+    """The error for data whose batches are dicts (tensorflow-datasets' default)."""
+    keys = sorted(map(str, batch))
+    image_key = "image" if "image" in keys else (keys[0] if keys else "image")
+    label_key = "label" if "label" in keys else "label"
+    return (
+        f"fit received batches that are dicts (keys {keys}): gan-blocks models "
+        "train on batches of images, or (images, labels) tuples for conditional "
+        "models and (sources, targets) for translators. With tensorflow-datasets "
+        "load with `as_supervised=True`, or map the dicts to tuples: "
+        f"`dataset.map(lambda d: d[{image_key!r}])` (or "
+        f"`(d[{image_key!r}], d[{label_key!r}])`)."
+    )
 
 
 def peek_labels(x: Any, y: Any) -> Any:
