@@ -250,3 +250,13 @@ def test_sample_grid_shows_a_translation_and_cycle_rows(tmp_path):
     cyc.fit(gb.data.unpaired(images, -images, 4, seed=0), epochs=1, verbose=0, callbacks=[grid])
     picture = keras.utils.load_img(grid.paths[0])
     assert picture.size == (3 * 17 + 1, 4 * 17 + 1)  # 3 columns: A | A->B | A->B->A.
+
+
+def test_a_nan_given_to_unpaired_is_named_by_its_row_in_the_array():
+    # Not by its place in the loader's first (shuffled) batch; every row is checked.
+    images_a, images_b = squares(24, seed=0), squares(24, seed=1)
+    images_b[19, 2, 3, 0] = np.nan
+    cyc = make_cycle_gan()
+    cyc.compile()
+    with pytest.raises(ValueError, match=r"domain-B images .*\(1 of 6144, the first in row 19\)"):
+        cyc.fit(gb.data.unpaired(images_a, images_b, 4, seed=0), epochs=1, verbose=0)

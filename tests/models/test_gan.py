@@ -334,3 +334,19 @@ def test_every_loss_trains(loss):
     gan.compile(loss=loss)
     history = gan.fit(toy_data(32), batch_size=16, epochs=1, verbose=0)
     assert np.isfinite(history.history["g_loss"][0])
+
+
+def test_generate_inside_a_batch_callback_sees_the_current_weights():
+    # JAX: Keras keeps the step's state outside the variables during fit; a
+    # callback that generates after a batch must see the trained weights.
+    seen = []
+
+    class GenerateAfterEachBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(self.model.generate(latents=np.ones((2, 4), "float32")))
+
+    gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    gan.compile()
+    gan.fit(toy_data(32), batch_size=16, epochs=1, verbose=0, callbacks=[GenerateAfterEachBatch()])
+    assert len(seen) == 2 and not np.allclose(seen[0], seen[1])  # the weights moved
+    np.testing.assert_allclose(seen[-1], gan.generate(latents=np.ones((2, 4), "float32")), atol=1e-6)

@@ -9,6 +9,7 @@ import numpy as np
 from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.data.unpaired import UnpairedDataset
 from gan_blocks.layers.image_pool import ImagePool
 from gan_blocks.losses.regularizer import RegularizerContext
 from gan_blocks.models import input_checks
@@ -322,7 +323,11 @@ class CycleGAN(AdversarialModel):
         sample = input_checks.peek_batch(x)
         if sample is None:
             return
-        if hasattr(x, "num_batches") and hasattr(x, "__getitem__"):  # PyDataset
+        if isinstance(x, UnpairedDataset):
+            # Both whole domains, so a bad row is named by its index in the
+            # array given to `unpaired`, not its place in a shuffled batch.
+            samples = (x.images_a, x.images_b)
+        elif hasattr(x, "num_batches") and hasattr(x, "__getitem__"):  # PyDataset
             batch = x[0]
             samples = batch if isinstance(batch, (list, tuple)) else (batch,)
         elif y is not None:
