@@ -250,6 +250,26 @@ class ProjectionDiscriminatorOutputTest(TestCase):
         want = h @ w + b + np.sum(embeddings[labels] * h, axis=1, keepdims=True)
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
 
+    def test_bad_labels_are_refused_when_called_directly(self):
+        head = gb.layers.ProjectionDiscriminatorOutput(10)
+        h = RNG.normal(size=(2, 6)).astype("float32")
+        for labels, received in [
+            ([-1, 0], r"labels in \[-1, 0\]"),
+            ([2.7, 1.0], r"the non-integer label 2\.7"),
+            ([15, 3], r"labels in \[3, 15\]"),
+            (np.eye(10)[[1, 2]], r"labels of shape \(2, 10\).*class ids of shape \(batch,\)"),
+        ]:
+            with pytest.raises(ValueError, match=r"num_classes=10\. Received " + received):
+                head([h, np.asarray(labels, "float32")])
+        # Whole-number floats, ids of shape (batch, 1) and a traced call are fine.
+        np.testing.assert_allclose(
+            numpy_of(head([h, np.array([[3.0], [9.0]], "float32")])),
+            numpy_of(head([h, np.array([3, 9])])),
+        )
+        features, ids = keras.Input((6,)), keras.Input((), dtype="int32")
+        model = keras.Model([features, ids], head([features, ids]))
+        self.assertEqual(model.predict([h, np.array([3, 9])], verbose=0).shape, (2, 1))
+
     def test_needs_pooled_features(self):
         with pytest.raises(ValueError, match=r"\(batch, features\)"):
             gb.layers.ProjectionDiscriminatorOutput(3)(

@@ -45,6 +45,21 @@ def sync_model_state(model: Any) -> None:
     get_trainer().sync_model_state(model)
 
 
+def concrete_values(x: Any) -> Any:
+    """`x` as numpy when its values exist now (eager), `None` while it is traced.
+
+    For checks of values (labels, indices) that can run only eagerly: inside
+    a `tf.function`, `jax.jit` or `torch.compile` there are no values yet.
+
+    Example:
+    >>> import keras
+    >>> from gan_blocks.backend import concrete_values
+    >>> concrete_values(keras.ops.arange(3)).tolist()
+    [0, 1, 2]
+    """
+    return get_trainer().concrete_values(x)
+
+
 def runs_on_accelerator() -> bool:
     """Whether the backend computes on a GPU/TPU (the NaN guard checks asynchronously there)."""
     return get_trainer().runs_on_accelerator()
@@ -57,6 +72,7 @@ def callbacks_run_synchronously() -> bool:
 
 __all__ = [
     "callbacks_run_synchronously",
+    "concrete_values",
     "conv_transpose",
     "copy_state",
     "input_gradients",

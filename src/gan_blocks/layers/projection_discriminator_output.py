@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from gan_blocks import backend
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.paired_inputs import check_pair
 from gan_blocks.layers.spectral_dense import SpectralDense
@@ -100,10 +101,29 @@ class ProjectionDiscriminatorOutput(keras.layers.Layer):
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         features, labels = inputs
+        if not training:
+            # Called directly (inference): values exist, check them. A model's
+            # training step checks its labels itself, without a host copy.
+            self._check_labels(backend.concrete_values(labels))
         labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
         embedded = ops.take(self.class_embeddings(training), labels, axis=0)
         projection = ops.sum(embedded * features, axis=-1, keepdims=True)
         return self.linear(features, training=training) + projection
+
+    def _check_labels(self, labels: Any) -> None:
+        # Without it: -1 picks the last class, 2.7 becomes 2, and 15 of 10
+        # classes gives NaN on JAX and a backend error elsewhere.
+        from gan_blocks.models.input_checks import check_labels, label_error
+
+        if labels is None:
+            return
+        if labels.ndim >= 2 and labels.shape[-1] > 1:
+            raise label_error(
+                self.num_classes,
+                f"labels of shape {labels.shape}: ProjectionDiscriminatorOutput takes "
+                "class ids of shape (batch,) or (batch, 1)",
+            )
+        check_labels(labels, self.num_classes)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         return (tuple(input_shape[0])[0], 1)

@@ -92,6 +92,9 @@ class Trainer(Protocol):
     def sync_model_state(self, model: Any) -> None:
         """Readies `model`'s variables for assignment between steps (JAX: `jax_state_sync`)."""
 
+    def concrete_values(self, x: Any) -> Any:
+        """`x` as numpy when its values exist now (eager), `None` while it is traced."""
+
     def conv_transpose(
         self,
         inputs: Any,
@@ -118,6 +121,7 @@ TRAINER_FUNCTIONS = (
     "random_normal",
     "random_uniform",
     "random_randint",
+    "concrete_values",
     "callbacks_run_synchronously",
     "sync_model_state",
     "conv_transpose",

@@ -17,6 +17,7 @@ from typing import Any
 
 import jax
 import keras
+import numpy as np
 from keras import StatelessScope
 from keras.src.backend.common.backend_utils import compute_conv_transpose_padding_args_for_jax
 from keras.src.backend.common.stateless_scope import get_stateless_scope
@@ -287,6 +288,13 @@ def random_randint(
 def callbacks_run_synchronously() -> bool:
     """Whether Keras calls batch callbacks in step with training on this backend (False here)."""
     return False
+
+
+def concrete_values(x: Any) -> Any:
+    """`x` as numpy, or `None` while JAX traces it (inside `jit` or `grad`)."""
+    if isinstance(x, jax.core.Tracer):
+        return None
+    return np.asarray(x)
 
 
 def sync_model_state(model: Any) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -326,6 +327,13 @@ def random_randint(
 def callbacks_run_synchronously() -> bool:
     """Whether Keras calls batch callbacks in step with training on this backend (True here)."""
     return True
+
+
+def concrete_values(x: Any) -> Any:
+    """`x` as numpy, or `None` inside a `tf.function` (a symbolic tensor)."""
+    if tf.is_symbolic_tensor(x) or not tf.executing_eagerly():
+        return None
+    return np.asarray(x)
 
 
 def sync_model_state(model: Any) -> None:

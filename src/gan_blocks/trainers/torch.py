@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import numpy as np
 import torch
 from keras.src.utils.backend_utils import DynamicBackend
 
@@ -375,6 +376,17 @@ def conv_transpose(
 def callbacks_run_synchronously() -> bool:
     """Whether Keras calls batch callbacks in step with training on this backend (False here)."""
     return False
+
+
+def concrete_values(x: Any) -> Any:
+    """`x` as numpy, or `None` while `torch.compile` traces it."""
+    if torch.compiler.is_compiling():
+        return None
+    if isinstance(x, torch.Tensor):
+        if x.device.type == "meta":  # Keras' shape inference
+            return None
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
 
 
 def sync_model_state(model: Any) -> None:
