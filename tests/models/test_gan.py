@@ -349,4 +349,5 @@ def test_generate_inside_a_batch_callback_sees_the_current_weights():
     gan.compile()
     gan.fit(toy_data(32), batch_size=16, epochs=1, verbose=0, callbacks=[GenerateAfterEachBatch()])
     assert len(seen) == 2 and not np.allclose(seen[0], seen[1])  # the weights moved
-    np.testing.assert_allclose(seen[-1], gan.generate(latents=np.ones((2, 4), "float32")), atol=1e-6)
+    after = gan.generate(latents=np.ones((2, 4), "float32"))
+    np.testing.assert_allclose(seen[-1], after, atol=1e-6)
