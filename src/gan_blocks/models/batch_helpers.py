@@ -44,10 +44,7 @@ class BatchHelpers:
             source: What fixes the shape, for the message.
         """
         shape = tuple(images.shape[1:])
-        compatible = len(shape) == len(expected) and all(
-            a is None or b is None or a == b for a, b in zip(shape, expected)
-        )
-        if not compatible:
+        if not _matches(shape, tuple(expected)):
             raise ValueError(
                 f"Expected {what} of shape (batch, {', '.join(map(str, expected))}) to "
                 f"match {source}, but received a batch of shape {tuple(images.shape)}."

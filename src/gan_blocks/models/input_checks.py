@@ -101,14 +101,13 @@ def dict_batch_message(batch: Mapping) -> str:
     """The error for data whose batches are dicts (tensorflow-datasets' default)."""
     keys = sorted(map(str, batch))
     image_key = "image" if "image" in keys else (keys[0] if keys else "image")
-    label_key = "label" if "label" in keys else "label"
     return (
         f"fit received batches that are dicts (keys {keys}): gan-blocks models "
         "train on batches of images, or (images, labels) tuples for conditional "
         "models and (sources, targets) for translators. With tensorflow-datasets "
         "load with `as_supervised=True`, or map the dicts to tuples: "
         f"`dataset.map(lambda d: d[{image_key!r}])` (or "
-        f"`(d[{image_key!r}], d[{label_key!r}])`)."
+        f"`(d[{image_key!r}], d['label'])`)."
     )
 
 
