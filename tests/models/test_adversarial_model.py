@@ -92,6 +92,26 @@ def test_a_third_optimizer_group_updates_on_every_backend(bigan_namespace):
     assert model.get_compile_config()["encoder_optimizer"]["class_name"] == "SGD"
 
 
+def test_a_users_model_resumes_exactly_and_trains_compiled_as_eager(bigan_namespace):
+    # The page's BiGAN, as a user would test their own model.
+    BiGAN = bigan_namespace["BiGAN"]
+
+    def model_fn(jit_compile):
+        def mlp(inputs, outputs):
+            return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(outputs)])
+
+        image, latent = keras.Input((2,)), keras.Input((2,))
+        logits = mlp(4, 1)(keras.layers.Concatenate()([image, latent]))
+        bigan = BiGAN(mlp(2, 2), mlp(2, 2), keras.Model([image, latent], logits), 2, seed=0)
+        bigan.compile(jit_compile=jit_compile)
+        return bigan
+
+    resumed = gb.testing.TestCase().run_adversarial_model_test(
+        model_fn, toy_data(16), fit_kwargs={"batch_size": 4}, custom_objects={"BiGAN": BiGAN}
+    )
+    assert int(keras.ops.convert_to_numpy(resumed.group_optimizer("generator").iterations)) == 8
+
+
 def test_compile_refuses_unknown_groups_and_shared_optimizers():
     gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4)
     with pytest.raises(ValueError, match="unknown group"):

@@ -65,3 +65,15 @@ def test_labels_out_of_range_raise():
         cgan.fit(images, verbose=0)
     with pytest.raises(ValueError, match="num_classes=1"):
         gb.models.ConditionalGAN(generator, discriminator, 4, num_classes=1)
+
+
+def test_conditional_gan_resumes_exactly_and_trains_compiled_as_eager():
+    def model_fn(jit_compile):
+        generator, discriminator = conditional_players()
+        cgan = gb.models.ConditionalGAN(generator, discriminator, 4, num_classes=3, seed=0)
+        cgan.compile(loss="hinge", jit_compile=jit_compile)
+        return cgan
+
+    gb.testing.TestCase().run_adversarial_model_test(
+        model_fn, data(16), fit_kwargs={"batch_size": 4}
+    )

@@ -260,3 +260,31 @@ def test_a_nan_given_to_unpaired_is_named_by_its_row_in_the_array():
     cyc.compile()
     with pytest.raises(ValueError, match=r"domain-B images .*\(1 of 6144, the first in row 19\)"):
         cyc.fit(gb.data.unpaired(images_a, images_b, 4, seed=0), epochs=1, verbose=0)
+
+
+def run_cycle_gan_model_test(check_compiled):
+    images_a, images_b = squares(8, seed=0), squares(8, seed=1) + 0.9
+
+    def model_fn(jit_compile):
+        cycle_gan = make_cycle_gan(pool_size=3)
+        cycle_gan.compile(adam(), adam(), jit_compile=jit_compile)
+        return cycle_gan
+
+    gb.testing.TestCase().run_adversarial_model_test(
+        model_fn,
+        lambda: gb.data.unpaired(images_a, images_b, batch_size=4, seed=3),
+        check_compiled=check_compiled,
+    )
+
+
+def test_cycle_gan_resumes_exactly_and_trains_compiled_as_eager():
+    # torch.compile of four networks costs ~60 s on 2 cores: on torch the
+    # compiled check runs with the large tests (below).
+    run_cycle_gan_model_test(check_compiled=keras.backend.backend() != "torch")
+
+
+@pytest.mark.large
+def test_cycle_gan_trains_compiled_as_eager_on_torch():
+    if keras.backend.backend() != "torch":
+        pytest.skip("the default test checks the other backends")
+    run_cycle_gan_model_test(check_compiled=True)

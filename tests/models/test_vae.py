@@ -153,3 +153,20 @@ def test_log_likelihood_rejects_bad_arguments():
     vae, _, _ = linear_gaussian_vae()
     with pytest.raises(ValueError, match="num_samples"):
         vae.log_likelihood(np.zeros((2, 2, 2, 1), "float32"), num_samples=0)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "learned_gaussian"])
+def test_vae_resumes_exactly_and_trains_compiled_as_eager(likelihood):
+    images = np.random.default_rng(0).uniform(0, 1, (16, 2, 2, 1)).astype("float32")
+
+    def model_fn(jit_compile):
+        reconstruction = (
+            gb.losses.GaussianLikelihood(variance="learned")
+            if likelihood == "learned_gaussian"
+            else likelihood
+        )
+        vae = tiny_vae(reconstruction)
+        vae.compile(keras.optimizers.Adam(1e-2), jit_compile=jit_compile)
+        return vae
+
+    gb.testing.TestCase().run_adversarial_model_test(model_fn, images, fit_kwargs={"batch_size": 4})

@@ -7,11 +7,12 @@ from typing import Any
 import keras
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.layers.conv_norm_activation import ConvNormActivation
 from gan_blocks.layers.dcgan_blocks_validation import check_no_checkerboard
 
 
 @gan_blocks_export()
-class DCGANDownBlock(keras.layers.Layer):
+class DCGANDownBlock(ConvNormActivation):
     """A DCGAN discriminator block: strided `Conv2D` -> BatchNorm -> LeakyReLU.
 
     Downsamples with a strided convolution instead of pooling (no sparse
@@ -65,44 +66,24 @@ class DCGANDownBlock(keras.layers.Layer):
         self.negative_slope = negative_slope
         self.dropout = dropout
         self.seed = seed
-        self.conv = keras.layers.Conv2D(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding="same",
-            use_bias=not batch_norm,
-            kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
-            dtype=self.dtype_policy,
-            name="conv",
-        )
-        self.norm = (
-            keras.layers.BatchNormalization(dtype=self.dtype_policy, name="batch_norm")
-            if batch_norm
-            else None
-        )
-        self.dropout_layer = (
-            keras.layers.Dropout(dropout, seed=seed, dtype=self.dtype_policy, name="dropout")
-            if dropout
-            else None
+        self.set_body(
+            keras.layers.Conv2D(
+                filters,
+                kernel_size,
+                strides=strides,
+                padding="same",
+                use_bias=not batch_norm,
+                kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
+                dtype=self.dtype_policy,
+                name="conv",
+            ),
+            normalization=batch_norm,
+            dropout=dropout,
+            seed=seed,
         )
 
-    def build(self, input_shape: Any) -> None:
-        self.conv.build(input_shape)
-        if self.norm is not None:
-            self.norm.build(self.conv.compute_output_shape(input_shape))
-        self.built = True
-
-    def call(self, inputs: Any, training: bool = False) -> Any:
-        x = self.conv(inputs)
-        if self.norm is not None:
-            x = self.norm(x, training=training)
-        x = keras.ops.leaky_relu(x, self.negative_slope)
-        if self.dropout_layer is not None:
-            x = self.dropout_layer(x, training=training)
-        return x
-
-    def compute_output_shape(self, input_shape: Any) -> tuple:
-        return tuple(self.conv.compute_output_shape(input_shape))
+    def activation(self, x: Any) -> Any:
+        return keras.ops.leaky_relu(x, self.negative_slope)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -8,11 +8,12 @@ import keras
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.conv2d_transpose import Conv2DTranspose
+from gan_blocks.layers.conv_norm_activation import ConvNormActivation
 from gan_blocks.layers.dcgan_blocks_validation import check_no_checkerboard
 
 
 @gan_blocks_export()
-class DCGANUpBlock(keras.layers.Layer):
+class DCGANUpBlock(ConvNormActivation):
     """A DCGAN generator block: `Conv2DTranspose` -> BatchNorm -> ReLU.
 
     Upsamples by `strides` with a fractional-strided convolution (no
@@ -55,36 +56,22 @@ class DCGANUpBlock(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.strides = strides
         self.batch_norm = batch_norm
-        self.conv = Conv2DTranspose(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding="same",
-            use_bias=not batch_norm,
-            kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
-            dtype=self.dtype_policy,
-            name="conv_transpose",
-        )
-        self.norm = (
-            keras.layers.BatchNormalization(dtype=self.dtype_policy, name="batch_norm")
-            if batch_norm
-            else None
+        self.set_body(
+            Conv2DTranspose(
+                filters,
+                kernel_size,
+                strides=strides,
+                padding="same",
+                use_bias=not batch_norm,
+                kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
+                dtype=self.dtype_policy,
+                name="conv_transpose",
+            ),
+            normalization=batch_norm,
         )
 
-    def build(self, input_shape: Any) -> None:
-        self.conv.build(input_shape)
-        if self.norm is not None:
-            self.norm.build(self.conv.compute_output_shape(input_shape))
-        self.built = True
-
-    def call(self, inputs: Any, training: bool = False) -> Any:
-        x = self.conv(inputs)
-        if self.norm is not None:
-            x = self.norm(x, training=training)
+    def activation(self, x: Any) -> Any:
         return keras.ops.relu(x)
-
-    def compute_output_shape(self, input_shape: Any) -> tuple:
-        return tuple(self.conv.compute_output_shape(input_shape))
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -7,10 +7,11 @@ from typing import Any
 import keras
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.layers.conv_norm_activation import ConvNormActivation
 
 
 @gan_blocks_export()
-class UNetDownBlock(keras.layers.Layer):
+class UNetDownBlock(ConvNormActivation):
     """4x4 stride-2 `Conv2D` -> optional BatchNorm -> LeakyReLU(0.2).
 
     Args:
@@ -37,36 +38,22 @@ class UNetDownBlock(keras.layers.Layer):
         super().__init__(**kwargs)
         self.filters = filters
         self.normalization = normalization
-        self.conv = keras.layers.Conv2D(
-            filters,
-            4,
-            strides=2,
-            padding="same",
-            use_bias=not normalization,
-            kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
-            dtype=self.dtype_policy,
-            name="conv",
-        )
-        self.norm = (
-            keras.layers.BatchNormalization(dtype=self.dtype_policy, name="batch_norm")
-            if normalization
-            else None
+        self.set_body(
+            keras.layers.Conv2D(
+                filters,
+                4,
+                strides=2,
+                padding="same",
+                use_bias=not normalization,
+                kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
+                dtype=self.dtype_policy,
+                name="conv",
+            ),
+            normalization=normalization,
         )
 
-    def build(self, input_shape: Any) -> None:
-        self.conv.build(input_shape)
-        if self.norm is not None:
-            self.norm.build(self.conv.compute_output_shape(input_shape))
-        self.built = True
-
-    def call(self, inputs: Any, training: bool = False) -> Any:
-        x = self.conv(inputs)
-        if self.norm is not None:
-            x = self.norm(x, training=training)
+    def activation(self, x: Any) -> Any:
         return keras.ops.leaky_relu(x, 0.2)
-
-    def compute_output_shape(self, input_shape: Any) -> tuple:
-        return tuple(self.conv.compute_output_shape(input_shape))
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

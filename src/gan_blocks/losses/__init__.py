@@ -1,4 +1,4 @@
-"""Adversarial losses, and regularizers of any player (discriminator penalties among them)."""
+"""Adversarial losses, regularizers of any player, and the VAE reconstruction likelihoods."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import keras
 
 from gan_blocks import registry
 from gan_blocks.losses.adversarial_loss import AdversarialLoss
+from gan_blocks.losses.bernoulli_likelihood import BernoulliLikelihood
+from gan_blocks.losses.gaussian_likelihood import GaussianLikelihood
 from gan_blocks.losses.gradient_penalty import GradientPenalty
 from gan_blocks.losses.hinge_loss import HingeLoss
 from gan_blocks.losses.least_squares_loss import LeastSquaresLoss
+from gan_blocks.losses.likelihood import Likelihood
 from gan_blocks.losses.minimax_loss import MinimaxLoss
 from gan_blocks.losses.non_saturating_loss import NonSaturatingLoss
 from gan_blocks.losses.penalty import Penalty
@@ -127,9 +130,12 @@ def serialize(obj: Any) -> Any:
 
 __all__ = [
     "AdversarialLoss",
+    "BernoulliLikelihood",
+    "GaussianLikelihood",
     "GradientPenalty",
     "HingeLoss",
     "LeastSquaresLoss",
+    "Likelihood",
     "MinimaxLoss",
     "NonSaturatingLoss",
     "Penalty",

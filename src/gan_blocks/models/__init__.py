@@ -7,6 +7,7 @@ from gan_blocks.models.cycle_gan import CycleGAN
 from gan_blocks.models.gan import GAN
 from gan_blocks.models.gan_optimizer import GANOptimizer
 from gan_blocks.models.pix2pix import Pix2Pix
+from gan_blocks.models.trained_model import TrainedModel
 from gan_blocks.models.vae import VAE
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "GAN",
     "GANOptimizer",
     "Pix2Pix",
+    "TrainedModel",
     "VAE",
 ]

@@ -12,7 +12,6 @@ from gan_blocks import losses as losses_module
 from gan_blocks.losses.regularizer import regularizer_name
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer, serialize_optimizer
-from gan_blocks.trainers import resolve_auto_jit_compile
 from gan_blocks.validation import check_jit_compile
 
 
@@ -163,8 +162,7 @@ class AdversarialCompile:
         optimizer = self._make_optimizer(resolved)
         optimizer.set_variable_groups(**variable_groups)
         optimizer.build([])
-        if jit_compile == "auto":  # The saved config keeps "auto": machines differ.
-            jit_compile = resolve_auto_jit_compile(self, kwargs.get("run_eagerly", False))
+        jit_compile = self.resolve_jit_compile(jit_compile, kwargs.get("run_eagerly", False))
         super().compile(
             optimizer=optimizer,
             jit_compile=jit_compile,

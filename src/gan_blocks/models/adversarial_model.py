@@ -11,18 +11,13 @@ from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.losses.regularizer import Regularizer, RegularizerContext, regularizer_name
-from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_compile import AdversarialCompile, default_optimizer
-from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.augmentation_point import AugmentationPoint
 from gan_blocks.models.batch_helpers import DEFAULT_BATCH_SIZE, BatchHelpers
-from gan_blocks.models.dataset_epoch_sync import epoch_sync_callbacks
 from gan_blocks.models.ema import ExponentialMovingAverages, symbolic_call
 from gan_blocks.models.input_checks import check_player
-from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
-from gan_blocks.models.seed_state_saving import SeedStateSaving
+from gan_blocks.models.trained_model import TrainedModel
 from gan_blocks.models.training_statistics import TrainingStatistics, mean_pairwise_distance
-from gan_blocks.trainers import get_trainer
 
 # The log name of each group's objective; other groups log `<group>_loss`.
 _GROUP_LOSS_NAMES = {"discriminator": "d_loss", "generator": "g_loss"}
@@ -30,14 +25,12 @@ _GROUP_LOSS_NAMES = {"discriminator": "d_loss", "generator": "g_loss"}
 
 @gan_blocks_export()
 class AdversarialModel(
-    AtomicSavingMixin,
     AdversarialCompile,
     ExponentialMovingAverages,
     AugmentationPoint,
     BatchHelpers,
     TrainingStatistics,
-    SeedStateSaving,
-    keras.Model,
+    TrainedModel,
 ):
     """The base of the adversarial models: players, optimizers, one training step.
 
@@ -349,64 +342,16 @@ class AdversarialModel(
         logs.update(self.augmentation_logs())
         return logs
 
-    def train_step(self, *args: Any) -> Any:
-        return get_trainer().train_step(self, *args)
-
-    def make_train_function(self, force: bool = False) -> Any:
-        if self.jit_compile:
-            get_trainer().prepare_compiled_step(self)
-        return super().make_train_function(force)
-
     def test_step(self, *args: Any) -> Any:
         raise NotImplementedError(
             "Adversarial models have no validation loss; evaluate samples with "
             "gb.metrics (FID/KID) or gb.callbacks instead of `evaluate`."
         )
 
-    def fit(
-        self,
-        x: Any = None,
-        y: Any = None,
-        *args: Any,
-        callbacks: Any = None,
-        **kwargs: Any,
-    ) -> Any:
-        """`keras.Model.fit`, after checking the data and adding a NaN guard.
-
-        Refuses empty data and runs `check_training_data` before training;
-        the callbacks of `fit_callbacks()` (the `NonFiniteLossGuard`) then
-        check every batch. Data with `set_epoch` (`gb.data.unpaired`) is told
-        the epoch from the model's saved step count and not shuffled again by
-        `fit` (it orders itself), so a resumed run reads the same batches.
-
-        Args:
-            x: Training data (numpy arrays, `tf.data.Dataset`, `PyDataset`).
-            y: Second input where the model takes one (labels, targets).
-            *args: Passed to `keras.Model.fit`.
-            callbacks: Keras callbacks.
-            **kwargs: Passed to `keras.Model.fit`.
-
-        Returns:
-            A `History` with one entry per name of `loss_names()`.
-        """
-        if not self.compiled:
-            raise RuntimeError(f"Call `compile(...)` on the {type(self).__name__} before `fit`.")
-        input_checks.check_not_empty(x, y)
-        self.check_training_data(x, y)
-        synced = epoch_sync_callbacks(x, kwargs.get("steps_per_epoch"))
-        if synced:  # The data orders itself by (seed, epoch); fit's shuffle would not resume.
-            kwargs["shuffle"] = False
-        callbacks = list(callbacks or []) + self.fit_callbacks() + synced
-        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
-
-    def fit_callbacks(self) -> list:
-        """Callbacks `fit` adds after the user's.
-
-        Returns:
-            `[NonFiniteLossGuard(...)]` on the logged losses; subclasses add
-            checks that run after every batch (e.g. `ConditionalGAN`'s labels).
-        """
-        return [NonFiniteLossGuard(tuple(m.name for m in self.metrics))]
+    def trained_steps(self) -> int:
+        """Steps taken so far: the iterations of the last group to update."""
+        optimizer = self.group_optimizer(self.update_schedule()[-1]) or self.optimizer
+        return int(keras.ops.convert_to_numpy(optimizer.iterations))
 
     # --------------------------------------------------------------- saving
     def get_config(self) -> dict[str, Any]:
@@ -420,16 +365,6 @@ class AdversarialModel(
             seed=self.seed,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
-        config = dict(config)
-        for key, value in config.items():
-            if isinstance(value, dict) and "class_name" in value and "config" in value:
-                config[key] = keras.saving.deserialize_keras_object(
-                    value, custom_objects=custom_objects
-                )
-        return cls(**config)
 
 
 __all__ = [

@@ -29,9 +29,7 @@ class DatasetEpochSync(keras.callbacks.Callback):
         self.steps_per_epoch = steps_per_epoch
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        model = self.model
-        optimizer = model.group_optimizer(model.update_schedule()[-1]) or model.optimizer
-        steps = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        steps = self.model.trained_steps()
         per_epoch = int(self.steps_per_epoch or len(self.dataset))
         self.dataset.set_epoch(steps // max(per_epoch, 1))
 

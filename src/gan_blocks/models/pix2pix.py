@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import keras
@@ -228,15 +229,49 @@ class Pix2Pix(AdversarialModel):
     def generate(
         self,
         num_samples: int | None = None,
-        latents: Any = None,
+        source_images: Any = None,
         seed: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         use_ema: bool = True,
+        latents: Any = None,
     ) -> np.ndarray:
-        """`translate(latents)`: pix2pix has no latent space; pass source images."""
-        if latents is None:
-            raise ValueError("Pix2Pix.generate needs source images: use translate(source).")
-        return self.translate(latents, batch_size=batch_size, use_ema=use_ema)
+        """`translate(source_images)`: pix2pix has no latent space.
+
+        Args:
+            num_samples: Ignored (one output per source image); kept so code
+                written for `GAN.generate` runs.
+            source_images: Source images in [-1, 1], `(n, height, width, c)`.
+            seed: Ignored (the translation is deterministic).
+            batch_size: Images per forward pass.
+            use_ema: Whether to use the EMA generator where there is one.
+            latents: Deprecated name of `source_images`.
+
+        Returns:
+            The translations as a numpy array.
+
+        Example:
+        >>> import numpy as np, gan_blocks as gb
+        >>> model = gb.models.Pix2Pix(
+        ...     gb.architectures.unet_generator((32, 32, 3), 3, filters=8),
+        ...     gb.architectures.patchgan_discriminator((32, 32, 3), filters=8, num_layers=2))
+        >>> model.generate(source_images=np.zeros((2, 32, 32, 3), "float32")).shape
+        (2, 32, 32, 3)
+        """
+        if latents is not None:
+            warnings.warn(
+                "Pix2Pix.generate(latents=...) is deprecated: pix2pix has no latents; "
+                "pass the source images as `source_images=` (or call translate(source)).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if source_images is None:
+                source_images = latents
+        if source_images is None:
+            raise ValueError(
+                "Pix2Pix.generate needs source images: generate(source_images=...) "
+                "or translate(source)."
+            )
+        return self.translate(source_images, batch_size=batch_size, use_ema=use_ema)
 
     def preview_samples(
         self, num_samples: int = 16, seed: int = 0, inputs: Any = None

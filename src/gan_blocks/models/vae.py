@@ -2,34 +2,46 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
+from gan_blocks import registry
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.backend import random
 from gan_blocks.layers.reparameterized_sampling import ReparameterizedSampling
+from gan_blocks.losses.likelihood import Likelihood
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_optimizer import serialize_optimizer
-from gan_blocks.models.atomic_saving import AtomicSavingMixin
-from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
-from gan_blocks.trainers import get_trainer, resolve_auto_jit_compile
-from gan_blocks.validation import check_jit_compile
+from gan_blocks.models.trained_model import TrainedModel
 
-RECONSTRUCTIONS = ("bernoulli", "gaussian")
+
+def _likelihood(reconstruction: Any) -> Likelihood:
+    if isinstance(reconstruction, Likelihood):
+        return reconstruction
+    if isinstance(reconstruction, dict):
+        return keras.saving.deserialize_keras_object(reconstruction)
+    if isinstance(reconstruction, str) and reconstruction in registry.names("likelihood"):
+        return registry.get("likelihood", reconstruction)()
+    raise ValueError(
+        f"`reconstruction` must be one of {registry.names('likelihood')} or a "
+        f"gb.losses.Likelihood (e.g. GaussianLikelihood(variance='learned')). "
+        f"Received: reconstruction={reconstruction!r}"
+    )
 
 
 @gan_blocks_export()
-class VAE(AtomicSavingMixin, keras.Model):
+class VAE(TrainedModel):
     """Variational autoencoder trained by `fit` on images (no labels).
 
     The encoder returns `(z_mean, z_log_var)`; `z` is sampled with the
     reparameterization trick (`gb.layers.ReparameterizedSampling`); the decoder
-    returns per-pixel Bernoulli logits (`reconstruction="bernoulli"`, data in
-    [0, 1]) or Gaussian means with unit variance (`"gaussian"`). `fit` and
+    returns the parameters of a per-pixel likelihood (a `gb.losses.Likelihood`):
+    Bernoulli logits (`reconstruction="bernoulli"`, data in [0, 1]), Gaussian
+    means with unit variance (`"gaussian"`), or any likelihood object, e.g.
+    `gb.losses.GaussianLikelihood(variance="learned")`. `fit` and
     `evaluate` log `loss`, `reconstruction_loss` and `kl_loss` in nats per
     example (summed over pixels, averaged over the batch);
     `loss = reconstruction_loss + beta * kl_loss` is the negative ELBO for
@@ -39,7 +51,7 @@ class VAE(AtomicSavingMixin, keras.Model):
         encoder: Model from images to `[z_mean, z_log_var]`.
         decoder: Model from latents to images (logits or means).
         beta: Weight of the KL term (beta-VAE, Higgins et al. 2017).
-        reconstruction: `"bernoulli"` or `"gaussian"`.
+        reconstruction: `"bernoulli"`, `"gaussian"` or a `gb.losses.Likelihood`.
         seed: Seed of the sampling noise.
         **kwargs: `keras.Model` arguments.
 
@@ -63,22 +75,23 @@ class VAE(AtomicSavingMixin, keras.Model):
         encoder: keras.Model,
         decoder: keras.Model,
         beta: float = 1.0,
-        reconstruction: str = "bernoulli",
+        reconstruction: str | Likelihood = "bernoulli",
         seed: int | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        if reconstruction not in RECONSTRUCTIONS:
-            raise ValueError(
-                f"`reconstruction` must be one of {RECONSTRUCTIONS}. "
-                f"Received: reconstruction={reconstruction!r}"
-            )
+        likelihood = _likelihood(reconstruction)
         if beta < 0:
             raise ValueError(f"`beta` must be >= 0. Received: beta={beta}")
         self.encoder = encoder
         self.decoder = decoder
         self.beta = float(beta)
-        self.reconstruction = reconstruction
+        # The name given, or the likelihood's registered name (for messages).
+        self.reconstruction = (
+            reconstruction if isinstance(reconstruction, str) else type(likelihood).__name__
+        )
+        self._reconstruction_config = reconstruction if isinstance(reconstruction, str) else None
+        self.likelihood = likelihood
         self.seed = seed
         self.sampling = ReparameterizedSampling(seed=seed, name="sampling")
         decoder_inputs = getattr(decoder, "inputs", None)
@@ -92,6 +105,8 @@ class VAE(AtomicSavingMixin, keras.Model):
             raise ValueError(
                 f"The encoder must return [z_mean, z_log_var]; it has {len(outputs)} outputs."
             )
+        if not likelihood.built and getattr(decoder, "outputs", None):
+            likelihood.build(tuple(decoder.outputs[0].shape))
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
@@ -116,10 +131,7 @@ class VAE(AtomicSavingMixin, keras.Model):
             if kwargs.get(key) is not None:
                 raise ValueError(f"VAE.compile does not take `{key}`: the loss is the ELBO.")
             kwargs.pop(key, None)
-        jit_compile = check_jit_compile(jit_compile)
-        self._jit_compile_argument = jit_compile  # Saved as given: machines differ.
-        if jit_compile == "auto":
-            jit_compile = resolve_auto_jit_compile(self, kwargs.get("run_eagerly", False))
+        jit_compile = self.resolve_jit_compile(jit_compile, kwargs.get("run_eagerly", False))
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
 
     def get_compile_config(self) -> dict[str, Any]:
@@ -127,7 +139,7 @@ class VAE(AtomicSavingMixin, keras.Model):
             return {}
         return {
             "optimizer": serialize_optimizer(self.optimizer),
-            "jit_compile": getattr(self, "_jit_compile_argument", self.jit_compile),
+            "jit_compile": self.jit_compile_argument,
         }
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
@@ -143,13 +155,8 @@ class VAE(AtomicSavingMixin, keras.Model):
         z_mean, z_log_var = self.encoder(images, training=training)
         z_mean, z_log_var = ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32")
         z = self.sampling([z_mean, z_log_var])
-        outputs = ops.cast(self.decoder(z, training=training), "float32")
-        axes = tuple(range(1, len(images.shape)))
-        if self.reconstruction == "bernoulli":
-            per_pixel = images * ops.softplus(-outputs) + (1.0 - images) * ops.softplus(outputs)
-        else:
-            per_pixel = 0.5 * ops.square(images - outputs) + 0.5 * math.log(2.0 * math.pi)
-        reconstruction = ops.mean(ops.sum(per_pixel, axis=axes))
+        outputs = self.decoder(z, training=training)
+        reconstruction = ops.mean(self.likelihood.negative_log_likelihood(images, outputs))
         kl = -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
         kl = ops.mean(kl)
         return reconstruction + self.beta * kl, reconstruction, kl
@@ -180,51 +187,20 @@ class VAE(AtomicSavingMixin, keras.Model):
         """One evaluation step: the same ELBO terms, in inference mode."""
         return self._track(*self.elbo_terms(self._images(data), training=False))
 
-    def train_step(self, *args: Any) -> Any:
-        return get_trainer().train_step(self, *args)
+    def check_training_data(self, x: Any, y: Any) -> None:
+        """Refuses NaN or infinite values and data outside the likelihood's support.
 
-    def test_step(self, *args: Any) -> Any:
-        return get_trainer().test_step(self, *args)
-
-    def make_train_function(self, force: bool = False) -> Any:
-        if self.jit_compile:
-            get_trainer().prepare_compiled_step(self)
-        return super().make_train_function(force)
-
-    def make_test_function(self, force: bool = False) -> Any:
-        if self.jit_compile:
-            get_trainer().prepare_compiled_step(self)
-        return super().make_test_function(force)
-
-    def fit(
-        self, x: Any = None, y: Any = None, *args: Any, callbacks: Any = None, **kwargs: Any
-    ) -> Any:
-        """`keras.Model.fit` on images, after checking them; stops on NaN.
-
-        Refuses empty data, NaN or infinite values (a numpy array is checked
-        in full) and, for `reconstruction="bernoulli"`, values outside [0, 1].
+        A numpy array is checked in full; for `reconstruction="bernoulli"`,
+        values outside [0, 1] are refused with how to scale them.
         """
-        input_checks.check_not_empty(x, y)
         self._check_data(x)
-        callbacks = list(callbacks or [])
-        callbacks.append(NonFiniteLossGuard(("loss", "reconstruction_loss", "kl_loss")))
-        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
 
     def _check_data(self, x: Any) -> None:
         sample = input_checks.peek_batch(x)
         if sample is None:
             return
         input_checks.check_image_range(sample, activation=None)  # NaN and inf.
-        if self.reconstruction != "bernoulli":
-            return
-        sample = np.asarray(sample)
-        if sample.dtype.kind in "iub" or sample.min() < 0.0 or sample.max() > 1.0:
-            raise ValueError(
-                "reconstruction='bernoulli' models pixel intensities in [0, 1], but the "
-                f"images range over [{sample.min()}, {sample.max()}] (dtype {sample.dtype}). "
-                "Scale them, e.g. `images.astype('float32') / 255.0`, or use "
-                "reconstruction='gaussian'."
-            )
+        self.likelihood.check_data(np.asarray(sample))
 
     # ------------------------------------------------------------ public API
     def call(self, inputs: Any, training: bool = False) -> Any:
@@ -233,7 +209,7 @@ class VAE(AtomicSavingMixin, keras.Model):
         return self._decode(self.decoder(z_mean, training=training))
 
     def _decode(self, outputs: Any) -> Any:
-        return ops.sigmoid(outputs) if self.reconstruction == "bernoulli" else outputs
+        return self.likelihood.mean(outputs)
 
     def encode(self, images: Any) -> tuple[np.ndarray, np.ndarray]:
         """Returns `(z_mean, z_log_var)` as numpy arrays."""
@@ -241,7 +217,7 @@ class VAE(AtomicSavingMixin, keras.Model):
         return ops.convert_to_numpy(z_mean), ops.convert_to_numpy(z_log_var)
 
     def decode(self, latents: Any) -> np.ndarray:
-        """Maps latents to images: Bernoulli means (probabilities) or Gaussian means."""
+        """Maps latents to images: the likelihood's means (e.g. Bernoulli probabilities)."""
         latents = ops.convert_to_tensor(latents, "float32")
         if latents.shape[-1] != self.latent_dim:
             raise ValueError(
@@ -335,17 +311,12 @@ class VAE(AtomicSavingMixin, keras.Model):
             outputs = self.decoder(
                 ops.convert_to_tensor(z.reshape(size * count, -1), "float32"), training=False
             )
-            outputs = np.asarray(ops.convert_to_numpy(ops.cast(outputs, "float32")), "float64")
-            outputs = outputs.reshape((size, count) + images.shape[1:])
-            x = images.astype("float64")[None]
-            if self.reconstruction == "bernoulli":
-                log_pixels = -(
-                    x * np.logaddexp(0.0, -outputs) + (1 - x) * np.logaddexp(0.0, outputs)
-                )
-            else:
-                log_pixels = -0.5 * np.square(x - outputs) - 0.5 * math.log(2.0 * math.pi)
-            axes = tuple(range(2, log_pixels.ndim))
-            log_weights.append(np.sum(log_pixels, axis=axes) + log_prior_ratio)
+            repeated = np.broadcast_to(images[None], (size,) + images.shape)
+            log_p_x = -self.likelihood.negative_log_likelihood(
+                repeated.reshape((size * count,) + images.shape[1:]), outputs
+            )
+            log_p_x = np.asarray(ops.convert_to_numpy(log_p_x), "float64").reshape(size, count)
+            log_weights.append(log_p_x + log_prior_ratio)
         log_weights = np.concatenate(log_weights, axis=0)  # (num_samples, count)
         peak = log_weights.max(axis=0)
         return peak + np.log(np.mean(np.exp(log_weights - peak), axis=0))
@@ -365,16 +336,8 @@ class VAE(AtomicSavingMixin, keras.Model):
             encoder=keras.saving.serialize_keras_object(self.encoder),
             decoder=keras.saving.serialize_keras_object(self.decoder),
             beta=self.beta,
-            reconstruction=self.reconstruction,
+            reconstruction=self._reconstruction_config
+            or keras.saving.serialize_keras_object(self.likelihood),
             seed=self.seed,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> VAE:
-        config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(
-                config[key], custom_objects=custom_objects
-            )
-        return cls(**config)

@@ -1,0 +1,176 @@
+"""`TrainedModel`: what every gan-blocks model that `fit` trains shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.models import input_checks
+from gan_blocks.models.atomic_saving import AtomicSavingMixin
+from gan_blocks.models.dataset_epoch_sync import epoch_sync_callbacks
+from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
+from gan_blocks.models.seed_state_saving import SeedStateSaving
+from gan_blocks.trainers import get_trainer, resolve_auto_jit_compile
+from gan_blocks.validation import check_jit_compile
+
+
+@gan_blocks_export()
+class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
+    """The base of `AdversarialModel` and `VAE`: one step for all backends, checked `fit`.
+
+    A subclass writes its training step once, as
+    `optimization_step(data, minimize)` (and, to support `evaluate`,
+    `evaluation_step(data)`); this base hands both to the active backend's
+    trainer (`gan_blocks.trainers`), which compiles them where asked. It
+    also owns:
+
+    - `resolve_jit_compile(jit_compile, run_eagerly)` for `compile`: checks
+      the value (`True`, `False` or `"auto"` only), keeps what was given for
+      the saved config, and resolves `"auto"` for this machine
+      (`gan_blocks.trainers.resolve_auto_jit_compile`); `fit` says once what
+      `"auto"` chose (with `verbose` on);
+    - `fit`: refuses empty data, runs `check_training_data(x, y)`, adds the
+      callbacks of `fit_callbacks()` (a `NonFiniteLossGuard` on every logged
+      metric) and tells data with `set_epoch` the epoch the model is in;
+    - atomic `save` (write aside, then rename), the states of every
+      `SeedGenerator` in the saved file (Keras leaves them out; an exact
+      resume needs them), and `from_config` that deserializes the nested
+      Keras objects of the config.
+
+    Example:
+    >>> import gan_blocks as gb
+    >>> issubclass(gb.models.VAE, gb.models.TrainedModel)
+    True
+    >>> issubclass(gb.models.GAN, gb.models.TrainedModel)
+    True
+    """
+
+    # ---------------------------------------------------------- subclasses
+    def optimization_step(self, data: Any, minimize: Any) -> dict:
+        """One training step: `minimize(loss_fn, variables, optimizer)` and logs."""
+        raise NotImplementedError
+
+    def evaluation_step(self, data: Any) -> dict:
+        """One evaluation step returning logs (for `evaluate`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no `evaluate`.")
+
+    def check_training_data(self, x: Any, y: Any) -> None:
+        """Raises a clear error for data the model cannot train on (before `fit`)."""
+
+    def trained_steps(self) -> int:
+        """Training steps taken so far (saved with the model): the optimizer's count."""
+        return int(keras.ops.convert_to_numpy(self.optimizer.iterations))
+
+    # ------------------------------------------------------------- compile
+    def resolve_jit_compile(self, jit_compile: Any, run_eagerly: bool = False) -> bool:
+        """Checks `jit_compile`, keeps it for the config, and resolves `"auto"`.
+
+        Args:
+            jit_compile: `True`, `False` or `"auto"`.
+            run_eagerly: `compile`'s `run_eagerly`.
+
+        Returns:
+            The boolean to pass to `keras.Model.compile`.
+        """
+        jit_compile = check_jit_compile(jit_compile)
+        self._jit_compile_argument = jit_compile  # Saved as given: machines differ.
+        if jit_compile != "auto":
+            return jit_compile
+        return resolve_auto_jit_compile(self, run_eagerly)
+
+    @property
+    def jit_compile_argument(self) -> bool | str:
+        """`compile`'s `jit_compile` as given (`"auto"` stays `"auto"`)."""
+        return getattr(self, "_jit_compile_argument", self.jit_compile)
+
+    # ---------------------------------------------------------------- step
+    def train_step(self, *args: Any) -> Any:
+        return get_trainer().train_step(self, *args)
+
+    def test_step(self, *args: Any) -> Any:
+        return get_trainer().test_step(self, *args)
+
+    def make_train_function(self, force: bool = False) -> Any:
+        if self.jit_compile:
+            get_trainer().prepare_compiled_step(self)
+        return super().make_train_function(force)
+
+    def make_test_function(self, force: bool = False) -> Any:
+        if self.jit_compile:
+            get_trainer().prepare_compiled_step(self)
+        return super().make_test_function(force)
+
+    # ----------------------------------------------------------------- fit
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        *args: Any,
+        callbacks: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """`keras.Model.fit`, after checking the data and adding a NaN guard.
+
+        Refuses empty data and runs `check_training_data` before training;
+        the callbacks of `fit_callbacks()` (the `NonFiniteLossGuard`) then
+        check every batch. Data with `set_epoch` (`gb.data.unpaired`) is told
+        the epoch from the model's saved step count and not shuffled again by
+        `fit` (it orders itself), so a resumed run reads the same batches.
+        With `verbose` on, the first `fit` after `compile(jit_compile="auto")`
+        prints what `"auto"` chose on this machine.
+
+        Args:
+            x: Training data (numpy arrays, `tf.data.Dataset`, `PyDataset`).
+            y: Second input where the model takes one (labels, targets).
+            *args: Passed to `keras.Model.fit`.
+            callbacks: Keras callbacks.
+            **kwargs: Passed to `keras.Model.fit`.
+
+        Returns:
+            A `History` with one entry per logged metric.
+        """
+        if not self.compiled:
+            raise RuntimeError(f"Call `compile(...)` on the {type(self).__name__} before `fit`.")
+        input_checks.check_not_empty(x, y)
+        self.check_training_data(x, y)
+        synced = epoch_sync_callbacks(x, kwargs.get("steps_per_epoch"))
+        if synced:  # The data orders itself by (seed, epoch); fit's shuffle would not resume.
+            kwargs["shuffle"] = False
+        if kwargs.get("verbose", "auto") != 0:
+            self._report_auto_jit_compile()
+        callbacks = list(callbacks or []) + self.fit_callbacks() + synced
+        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+
+    def _report_auto_jit_compile(self) -> None:
+        if self.jit_compile_argument != "auto" or getattr(self, "_auto_reported", False):
+            return
+        self._auto_reported = True
+        backend = keras.backend.backend()
+        path = "compiled" if self.jit_compile else "eager"
+        print(
+            f'{type(self).__name__}: jit_compile="auto" chose {self.jit_compile} on '
+            f"{backend} ({path} training step; pass jit_compile=True or False to choose). "
+            "A run resumed where it resolves otherwise may draw other random numbers."
+        )
+
+    def fit_callbacks(self) -> list:
+        """Callbacks `fit` adds after the user's.
+
+        Returns:
+            `[NonFiniteLossGuard(...)]` on the logged metrics; subclasses add
+            checks that run after every batch (e.g. `ConditionalGAN`'s labels).
+        """
+        return [NonFiniteLossGuard(tuple(m.name for m in self.metrics))]
+
+    # -------------------------------------------------------------- saving
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
+        config = dict(config)
+        for key, value in config.items():
+            if isinstance(value, dict) and "class_name" in value and "config" in value:
+                config[key] = keras.saving.deserialize_keras_object(
+                    value, custom_objects=custom_objects
+                )
+        return cls(**config)
