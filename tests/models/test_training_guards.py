@@ -184,3 +184,42 @@ def test_the_seed_is_documented_not_to_seed_the_initial_weights():
         gan.fit(toy_data(32), batch_size=16, shuffle=False, verbose=0)
         runs.append(gan.generate(latents=np.ones((2, 4), "float32")))
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+class _PoisonMovingVariance(keras.callbacks.Callback):
+    """Writes NaN into the generator's batch-norm moving variance after batch 2.
+
+    In training mode batch norm uses the batch's statistics, so every loss
+    stays finite while the model is broken for inference.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 1:
+            norm = next(
+                layer
+                for layer in self.model.generator.layers
+                if isinstance(layer, keras.layers.BatchNormalization)
+            )
+            norm.moving_variance.assign(np.full(norm.moving_variance.shape, np.nan, "float32"))
+
+
+def test_non_finite_weights_with_finite_losses_stop_training_at_the_epoch_end():
+    if keras.backend.backend() == "jax":
+        pytest.skip("JAX's fit keeps the state outside the variables: a callback cannot poison it")
+    gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    gan.compile()
+    with pytest.raises(FloatingPointError, match=r"moving_variance.*after epoch 1.*finite"):
+        gan.fit(
+            toy_data(32), batch_size=8, epochs=2, verbose=0, callbacks=[_PoisonMovingVariance()]
+        )
+    # The last state without NaN (before the poisoned batch) came back.
+    assert np.all(np.isfinite(keras.ops.convert_to_numpy(gan.generator.layers[1].moving_variance)))
+
+
+def test_non_finite_weights_before_training_are_refused_by_name():
+    gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    kernel = gan.discriminator.layers[0].kernel
+    kernel.assign(np.full(kernel.shape, np.inf, "float32"))
+    gan.compile()
+    with pytest.raises(ValueError, match=r"dense.*kernel.*before training"):
+        gan.fit(toy_data(16), batch_size=8, epochs=1, verbose=0)

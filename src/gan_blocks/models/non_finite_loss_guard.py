@@ -60,12 +60,21 @@ def current_values(model: Any, variables: list | None = None, every: list | None
     return [values[position[id(variable)]] for variable in variables]
 
 
-def _all_finite(values: list) -> bool:
-    for value in values:
+def _first_non_finite(values: list) -> int | None:
+    """The index of the first float value holding a NaN or inf, or `None`."""
+    for index, value in enumerate(values):
         if keras.backend.is_float_dtype(keras.backend.standardize_dtype(value.dtype)):
             if not np.all(np.isfinite(ops.convert_to_numpy(value))):
-                return False
-    return True
+                return index
+    return None
+
+
+def _all_finite(values: list) -> bool:
+    return _first_non_finite(values) is None
+
+
+def _path(variable: Any) -> str:
+    return str(getattr(variable, "path", None) or getattr(variable, "name", "?"))
 
 
 class NonFiniteLossGuard(keras.callbacks.Callback):
@@ -77,6 +86,11 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
     - raises `FloatingPointError` naming the loss that became NaN or infinite
       and the likely causes, after restoring in memory the weights, seed and
       optimizer state of the last step whose losses were finite;
+    - at the start of `fit` and after every epoch, checks the weights and
+      optimizer state themselves: a NaN or inf there (e.g. a batch-norm
+      moving variance that overflowed, or a compiler that evaluates a loss
+      of NaN logits as a finite number) raises `FloatingPointError` naming
+      the variable, even while every loss stayed finite;
     - warns (Python `warnings`, once per loss and `fit`) when a loss exceeds
       `divergence_factor` times its first value in this `fit` (floored at 1,
       so losses near 0 are not flagged): Adam at a learning rate of 1e3
@@ -156,6 +170,14 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         # whenever the guard is not async_safe: only then can it restore.
         if not self.async_safe or callbacks_run_synchronously():
             self._initial = ("before training", self._copy_state())
+        values = self._initial[1] if self._initial else current_values(self.model)
+        bad = _first_non_finite(values)
+        if bad is not None:
+            raise ValueError(
+                f"The model's variable `{_path(self._state_variables[bad])}` holds NaN or "
+                "inf values before training: reload or rebuild the model (a previous run "
+                "may have diverged, or a checkpoint was saved after it did)."
+            )
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._snapshots.clear()  # Frees the copies.
@@ -219,6 +241,23 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         # Keras has waited for every callback thread before this call.
         self._raise_recorded_failure(all_checked=True)
+        self._check_state(epoch)
+
+    def _check_state(self, epoch: int) -> None:
+        """Raises when a variable went non-finite while the losses stayed finite."""
+        bad = _first_non_finite(current_values(self.model, every=self._state_variables))
+        if bad is None:
+            return
+        self.model.stop_training = True
+        # Snapshots exist where the checks ran in step with training.
+        restored = self._restore() if self._initial is not None else _NOT_RESTORED
+        raise FloatingPointError(
+            f"Training stopped: the variable `{_path(self._state_variables[bad])}` holds "
+            f"NaN or inf values after epoch {epoch + 1}, although every logged loss was "
+            "finite (a weight update or a statistic such as a batch-norm moving variance "
+            "overflowed; common causes: float16 overflow, a learning rate that is too high)."
+            + restored
+        )
 
     def _raise_recorded_failure(self, all_checked: bool) -> None:
         with self._lock:
