@@ -70,8 +70,27 @@ def callbacks_run_synchronously() -> bool:
     return get_trainer().callbacks_run_synchronously()
 
 
+def compiled_draws_match_eager() -> bool:
+    """Whether a compiled training step draws the same random numbers as an eager one.
+
+    True on JAX (`jax.random` is the same under `jit`) and torch (the seam's
+    hash-based draws); False on TensorFlow, where XLA computes
+    `tf.random.stateless_*` with other numbers than TensorFlow's own kernels
+    (same seeds, other draws). So on TensorFlow a run compiled with XLA and
+    one without follow different random streams, and a run resumed where
+    `jit_compile="auto"` resolves otherwise draws other latents.
+
+    Example:
+    >>> from gan_blocks.backend import compiled_draws_match_eager
+    >>> isinstance(compiled_draws_match_eager(), bool)
+    True
+    """
+    return get_trainer().compiled_draws_match_eager()
+
+
 __all__ = [
     "callbacks_run_synchronously",
+    "compiled_draws_match_eager",
     "concrete_values",
     "conv_transpose",
     "copy_state",

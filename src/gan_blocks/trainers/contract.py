@@ -89,6 +89,9 @@ class Trainer(Protocol):
     def callbacks_run_synchronously(self) -> bool:
         """Whether Keras calls batch callbacks in step with training (the NaN guard can restore)."""
 
+    def compiled_draws_match_eager(self) -> bool:
+        """Whether a compiled step draws the same random numbers as an eager one."""
+
     def sync_model_state(self, model: Any) -> None:
         """Readies `model`'s variables for assignment between steps (JAX: `jax_state_sync`)."""
 
@@ -123,6 +126,7 @@ TRAINER_FUNCTIONS = (
     "random_randint",
     "concrete_values",
     "callbacks_run_synchronously",
+    "compiled_draws_match_eager",
     "sync_model_state",
     "conv_transpose",
 )

@@ -290,6 +290,11 @@ def callbacks_run_synchronously() -> bool:
     return False
 
 
+def compiled_draws_match_eager() -> bool:
+    """True: `jax.random` gives the same numbers under `jit` and eagerly."""
+    return True
+
+
 def concrete_values(x: Any) -> Any:
     """`x` as numpy, or `None` while JAX traces it (inside `jit` or `grad`)."""
     if isinstance(x, jax.core.Tracer):

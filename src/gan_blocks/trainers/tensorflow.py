@@ -329,6 +329,11 @@ def callbacks_run_synchronously() -> bool:
     return True
 
 
+def compiled_draws_match_eager() -> bool:
+    """False: XLA computes `tf.random.stateless_*` with other numbers than TF's kernels."""
+    return False
+
+
 def concrete_values(x: Any) -> Any:
     """`x` as numpy, or `None` inside a `tf.function` (a symbolic tensor)."""
     if tf.is_symbolic_tensor(x) or not tf.executing_eagerly():

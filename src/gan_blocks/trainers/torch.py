@@ -378,6 +378,11 @@ def callbacks_run_synchronously() -> bool:
     return False
 
 
+def compiled_draws_match_eager() -> bool:
+    """True: the seam's hash-based draws give the same numbers eagerly and compiled."""
+    return True
+
+
 def concrete_values(x: Any) -> Any:
     """`x` as numpy, or `None` while `torch.compile` traces it."""
     if torch.compiler.is_compiling():
