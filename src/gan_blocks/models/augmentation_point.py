@@ -27,6 +27,38 @@ class AugmentationPoint:
             return images
         return self.augmentation(images, training=True)
 
+    def augment_together(self, *images: Any) -> tuple:
+        """Augments several image batches with the same random transforms.
+
+        For conditional discriminators that see pairs (`Pix2Pix`'s
+        `[source, image]`): a translation or cutout applied to the image but
+        not to its source would misalign the pair the discriminator judges.
+        The states of every `SeedGenerator` inside the augmentation are
+        taken before the first batch and restored before each other one, so
+        each batch gets the draws of the first: the same shifts, cutouts,
+        flips and colour changes, image by image. Works for any augmentation
+        layer whose draws come from its seed generators (gan-blocks' layers,
+        Keras' random augmentation layers).
+
+        Args:
+            *images: Batches of the same batch size (channel counts may
+                differ: a grayscale source with an RGB target).
+
+        Returns:
+            The augmented batches, in order.
+        """
+        if self.augmentation is None:
+            return images
+        generators = _seed_generators(self.augmentation)
+        states = [ops.copy(generator.state.value) for generator in generators]
+        augmented = []
+        for index, batch in enumerate(images):
+            if index:
+                for generator, state in zip(generators, states):
+                    generator.state.assign(state)
+            augmented.append(self.augmentation(batch, training=True))
+        return tuple(augmented)
+
     def adaptive_augmentations(self) -> list:
         """The layers of the augmentation that adapt to the discriminator.
 
@@ -55,3 +87,14 @@ class AugmentationPoint:
         return {
             f"augment_p_{layer.name}": ops.convert_to_tensor(layer.probability) for layer in layers
         }
+
+
+def _seed_generators(layer: Any) -> list:
+    """Every `SeedGenerator` of `layer` and its sub-layers, each once."""
+    found, seen = [], set()
+    for sublayer in layer._flatten_layers(include_self=True):
+        for generator in getattr(sublayer, "_seed_generators", []):
+            if id(generator) not in seen:
+                seen.add(id(generator))
+                found.append(generator)
+    return found

@@ -51,7 +51,8 @@ class Pix2Pix(AdversarialModel):
         generator_ema: Decay of an EMA of the generator's weights (used by
             `translate`), or `None`.
         augmentation: Optional differentiable layer applied to the real and
-            translated images before the discriminator.
+            translated images before the discriminator, each with its source
+            (the same random transforms for both, so pairs stay aligned).
         seed: Seed of the model's `SeedGenerator`.
         **kwargs: Passed to `keras.Model` (e.g. `name`).
 
@@ -145,8 +146,13 @@ class Pix2Pix(AdversarialModel):
         self.check_image_shape(images, self.image_shape, "target images", "the generator's output")
 
     def run_discriminator(self, images: Any, source: Any) -> Any:
-        """Calls the discriminator on `[source, augmented images]` in training mode."""
-        return self.discriminator([source, self.augment(images)], training=True)
+        """Calls the discriminator on the augmented pair `[source, images]` in training mode.
+
+        With an `augmentation`, the source and the image get the same random
+        transforms (`augment_together`), so the pair stays aligned.
+        """
+        source, images = self.augment_together(source, images)
+        return self.discriminator([source, images], training=True)
 
     def discriminator_objective(self, target: Any, source: Any) -> tuple[Any, dict]:
         """Real pairs `[source, target]` against translated pairs."""
