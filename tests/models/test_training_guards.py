@@ -223,3 +223,20 @@ def test_non_finite_weights_before_training_are_refused_by_name():
     gan.compile()
     with pytest.raises(ValueError, match=r"dense.*kernel.*before training"):
         gan.fit(toy_data(16), batch_size=8, epochs=1, verbose=0)
+
+
+def test_an_optimizer_of_a_deleted_model_is_refused():
+    # JAX continued the old step count and moments silently (issue #31, item 10).
+    import gc
+
+    optimizers = keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3)
+    gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    gan.compile(*optimizers)
+    gan.fit(toy_data(16), batch_size=8, verbose=0)
+    del gan
+    gc.collect()
+    fresh = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    with pytest.raises(ValueError, match="a model that no longer exists"):
+        fresh.compile(*optimizers)
+    fresh.compile(*optimizers[:0])  # new default optimizers are fine
+    fresh.compile(fresh.generator_optimizer, fresh.discriminator_optimizer)  # its own, again

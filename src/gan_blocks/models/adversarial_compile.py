@@ -242,19 +242,22 @@ class AdversarialCompile:
 
 
 def _claim(optimizer: keras.optimizers.Optimizer, model: Any, group: str) -> None:
-    """Refuses an optimizer that another model already uses (shared state)."""
+    """Refuses an optimizer that another model uses or used (shared or stale state)."""
     owner = getattr(optimizer, "_gan_blocks_owner", None)
-    if owner is not None and owner() is not None and owner() is not model:
+    previous = owner() if owner is not None else None
+    if previous is not None and previous is not model:
         raise ValueError(
             f"The {group} optimizer {optimizer.name!r} already belongs to another "
-            f"model ({owner().name!r}): two models would share its moments and step "
+            f"model ({previous.name!r}): two models would share its moments and step "
             "count. Create a new optimizer object for each model."
         )
-    if optimizer.built and owner is None:
+    if optimizer.built and previous is not model:
+        # Also when its previous model was deleted: its step count and moments
+        # belong to that model's variables (JAX would silently continue them).
         raise ValueError(
             f"The {group} optimizer {optimizer.name!r} was already built for other "
-            "variables (e.g. by another model's compile or fit). Create a new "
-            "optimizer object for this model."
+            "variables (by another model's compile or fit, or a model that no longer "
+            "exists). Create a new optimizer object for this model."
         )
     optimizer._gan_blocks_owner = weakref.ref(model)
 
