@@ -324,3 +324,22 @@ def test_wrong_image_layouts_get_the_fix_in_the_message():
     gan.compile()
     with pytest.raises(ValueError, match=r"shape \(16, 8, 8, 1\)\.$"):  # no fix to suggest
         gan.fit(images[..., :1], batch_size=8, epochs=1, verbose=0)
+
+
+def test_a_list_of_per_image_arrays_and_string_arrays_get_the_fix():
+    # Were "received a batch of shape (2,)" and "Invalid dtype: str32" (issue #31, item 14).
+    gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    gan.compile()
+    with pytest.raises(ValueError, match=r"list of 8 arrays of shape \(2,\).*np\.stack\(x\)"):
+        gan.fit([np.zeros((2,), "float32") for _ in range(8)], batch_size=4, verbose=0)
+    with pytest.raises(ValueError, match=r"array of strings \(dtype <U1\).*load_img"):
+        gan.fit(np.array([["a", "b"]] * 8), batch_size=4, verbose=0)
+
+
+def test_generate_refuses_empty_labels_and_more_samples_than_memory():
+    # Were a complaint about num_samples and a raw allocation error (issue #31, item 12).
+    cgan = gb.models.ConditionalGAN(*conditional_players(), 4, num_classes=3, seed=0)
+    with pytest.raises(ValueError, match=r"`labels` holds no entries.*classes 0\.\.2"):
+        cgan.generate(labels=[])
+    with pytest.raises(ValueError, match=r"num_samples=100000000000.*GiB.*in chunks"):
+        cgan.generate(num_samples=10**11)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import keras
@@ -108,3 +109,29 @@ class BatchHelpers:
                 batch = inputs[start : start + batch_size]
             outputs.append(ops.convert_to_numpy(function(batch)))
         return np.concatenate(outputs, axis=0).astype("float32")
+
+
+def physical_memory_bytes() -> int | None:
+    """This machine's physical memory in bytes, or `None` where the OS does not say."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_output_fits_in_memory(num_samples: int, sample_shape: tuple) -> None:
+    """Refuses a `generate` whose float32 result could not fit in this machine's memory.
+
+    Without it, `generate(num_samples=10**11)` surfaced a backend's raw
+    out-of-memory text (or a numpy `MemoryError`) after allocating.
+    """
+    memory = physical_memory_bytes()
+    values = int(np.prod([d for d in sample_shape if d is not None] or [1]))
+    needed = int(num_samples) * values * 4
+    if memory is not None and needed > memory:
+        raise ValueError(
+            f"generate(num_samples={num_samples}) would need {needed / 2**30:.1f} GiB for "
+            f"the images and latents, more than this machine's {memory / 2**30:.1f} GiB of "
+            "memory. Generate in chunks instead, e.g. `for seed in range(k): "
+            "save(gan.generate(10_000, seed=seed))`."
+        )

@@ -11,9 +11,11 @@ from keras import ops
 from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_model import DEFAULT_BATCH_SIZE
+from gan_blocks.models.batch_helpers import check_output_fits_in_memory
 from gan_blocks.models.gan import GAN
 from gan_blocks.models.non_finite_loss_guard import current_values, state_variables
 from gan_blocks.trainers import get_trainer
+from gan_blocks.validation import check_int
 
 
 def _label_shape(model: keras.layers.Layer) -> tuple:
@@ -224,10 +226,16 @@ class ConditionalGAN(GAN):
             count = (
                 int(np.shape(latents)[0])
                 if latents is not None
-                else (16 if num_samples is None else int(num_samples))
+                else (16 if num_samples is None else check_int("num_samples", num_samples, 1))
             )
+            check_output_fits_in_memory(count, self.image_shape + self.latent_shape)
             labels = np.arange(count) % self.num_classes
         labels = np.asarray(labels).reshape(-1)
+        if labels.size == 0:
+            raise ValueError(
+                "`labels` holds no entries: pass one class label per image to generate "
+                f"(e.g. labels=[0, 1, 2]; classes 0..{self.num_classes - 1})."
+            )
         input_checks.check_labels(labels, self.num_classes)
         latents = self._latents(len(labels), latents, seed, truncation)
         if int(latents.shape[0]) != len(labels):

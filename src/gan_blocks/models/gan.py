@@ -20,6 +20,7 @@ from gan_blocks.models.adversarial_model import (
     default_optimizer,
     symbolic_call,
 )
+from gan_blocks.models.batch_helpers import check_output_fits_in_memory
 from gan_blocks.validation import check_int
 
 __all__ = ["GAN", "default_optimizer"]
@@ -295,6 +296,7 @@ class GAN(AdversarialModel):
                 )
             return latents
         num_samples = 16 if num_samples is None else check_int("num_samples", num_samples, 1)
+        check_output_fits_in_memory(num_samples, self.image_shape + self.latent_shape)
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
         seed = check_int("seed", seed, minimum=0)

@@ -129,6 +129,26 @@ def peek_labels(x: Any, y: Any) -> Any:
     return None
 
 
+def check_not_a_list_of_images(x: Any) -> None:
+    """Refuses a Python list of same-shaped arrays: Keras reads it as several inputs.
+
+    A list of per-image arrays (`[img0, img1, ...]`) reaches the model as that
+    many separate inputs, which surfaced as "received a batch of shape (2,)".
+    No gan-blocks model takes more than two inputs, so a list of three or more
+    arrays of one shape is a batch that was not stacked.
+    """
+    if not isinstance(x, list) or len(x) < 3:
+        return
+    shapes = {tuple(getattr(item, "shape", (None,))) for item in x}
+    if len(shapes) == 1 and None not in next(iter(shapes)):
+        shape = next(iter(shapes))
+        raise ValueError(
+            f"`fit` received x as a Python list of {len(x)} arrays of shape {shape}: Keras "
+            "reads a list as separate model inputs, not as a batch. Stack them into one "
+            f"array first: `np.stack(x)` (shape {(len(x),) + shape})."
+        )
+
+
 def check_not_empty(x: Any, y: Any = None) -> None:
     """Raises a clear `ValueError` when `fit` would get no training data.
 
@@ -273,6 +293,14 @@ def check_image_range(sample: Any, activation: str | None = "tanh", what: str = 
     if sample is None:
         return
     sample = np.asarray(sample)
+    if sample.dtype.kind in "USO":
+        kind = "strings" if sample.dtype.kind in "US" else "Python objects"
+        raise ValueError(
+            f"The training {what} are an array of {kind} (dtype {sample.dtype}), not of "
+            "numbers. Load the image files into a numeric array first (e.g. "
+            "keras.utils.load_img and keras.utils.img_to_array, or "
+            "keras.utils.image_dataset_from_directory), with every image the same shape."
+        )
     if sample.dtype.kind not in "iubf" or sample.size == 0:
         return
     low, high, bad, first = _scan(sample)

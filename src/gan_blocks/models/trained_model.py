@@ -133,6 +133,7 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
         """
         if not self.compiled:
             raise RuntimeError(f"Call `compile(...)` on the {type(self).__name__} before `fit`.")
+        input_checks.check_not_a_list_of_images(x)
         input_checks.check_not_empty(x, y)
         self.check_training_data(x, y)
         synced = epoch_sync_callbacks(x, kwargs.get("steps_per_epoch"))
