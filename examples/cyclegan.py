@@ -23,7 +23,11 @@ import time
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    def _get_help_string(self, action):
+        # A help text that states its default already does not get a second one.
+        if "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def positive(kind):
@@ -93,6 +97,8 @@ parser.add_argument(
 )
 parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
 args = parser.parse_args()
+if args.data_dir is not None and not os.path.exists(args.data_dir):
+    parser.error(f"--data-dir {args.data_dir}: no such file or folder")
 if args.data_dir is not None and args.tfds is not None:
     parser.error("pass --data-dir or --tfds, not both")
 if args.data_dir is not None:

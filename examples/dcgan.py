@@ -21,7 +21,11 @@ import os
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    def _get_help_string(self, action):
+        # A help text that states its default already does not get a second one.
+        if "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def positive(kind):
@@ -84,6 +88,8 @@ parser.add_argument(
     "--quick", action="store_true", help="tiny smoke run (one to three minutes on 2 CPU cores)"
 )
 args = parser.parse_args()
+if args.data_dir is not None and not os.path.exists(args.data_dir):
+    parser.error(f"--data-dir {args.data_dir}: no such file or folder")
 args.fid_samples = getattr(args, "fid_samples", 0 if args.quick else 2000)
 if args.quick:
     args.epochs, args.train_size, args.filters = 1, 128, 8

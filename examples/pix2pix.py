@@ -21,7 +21,11 @@ import os
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    def _get_help_string(self, action):
+        # A help text that states its default already does not get a second one.
+        if "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def positive(kind):
@@ -77,6 +81,8 @@ parser.add_argument(
 )
 parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
 args = parser.parse_args()
+if args.data_dir is not None and not os.path.exists(args.data_dir):
+    parser.error(f"--data-dir {args.data_dir}: no such file or folder")
 if args.data_dir is not None:
     args.dataset = "folder"
 elif args.dataset == "folder":

@@ -16,7 +16,11 @@ import os
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    def _get_help_string(self, action):
+        # A help text that states its default already does not get a second one.
+        if "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def positive(kind):
@@ -57,6 +61,8 @@ parser.add_argument("--overwrite", action="store_true", help="replace a vae.kera
 parser.add_argument("--seed", type=int, default=0, help="seed of weights and draws")
 parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
 args = parser.parse_args()
+if args.data_dir is not None and not os.path.exists(args.data_dir):
+    parser.error(f"--data-dir {args.data_dir}: no such file or folder")
 args.output = args.output or ("runs/vae-quick" if args.quick else "runs/vae")
 if args.data_dir != SHIPPED_MNIST and args.dataset != "mnist":
     parser.error("--data-dir holds MNIST-format IDX files: use it with --dataset mnist")

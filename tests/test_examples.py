@@ -3,6 +3,7 @@ mistakes a newcomer makes on the command line get a usage error at once."""
 
 import csv
 import os
+import re
 import subprocess
 import sys
 
@@ -80,6 +81,9 @@ def test_help_shows_defaults_without_importing_tensorflow(example, tmp_path):
     result = run_example(example, "--help", cwd=tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(default:" in result.stdout
+    # An option whose help states its default does not get a second one.
+    twice = re.findall(r"\(default[^()]*\)\s*\(default", " ".join(result.stdout.split()))
+    assert not twice, twice
     imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line]
     assert imported and not [name for name in imported if name.startswith(("tensorflow", "keras"))]
 
@@ -92,7 +96,11 @@ def test_help_shows_defaults_without_importing_tensorflow(example, tmp_path):
         ("cyclegan.py", ["--dataset", "folder"], "--dataset folder needs --data-dir"),
         ("cyclegan.py", ["--dataset", "tfds"], "--dataset tfds needs --tfds"),
         ("cyclegan.py", ["--cycle-weight", "-1"], "must be >= 0"),
-        ("dcgan.py", ["--dataset", "digits", "--data-dir", "elsewhere"], "--data-dir holds MNIST"),
+        ("dcgan.py", ["--dataset", "digits", "--data-dir", "."], "--data-dir holds MNIST"),
+        ("dcgan.py", ["--data-dir", "/nonexistent"], "--data-dir /nonexistent: no such file"),
+        ("vae.py", ["--data-dir", "/nonexistent"], "--data-dir /nonexistent: no such file"),
+        ("pix2pix.py", ["--data-dir", "/nonexistent"], "--data-dir /nonexistent: no such file"),
+        ("cyclegan.py", ["--data-dir", "/nonexistent"], "--data-dir /nonexistent: no such file"),
         ("latent_walk.py", ["missing.keras"], "no such file: missing.keras"),
         ("latent_walk.py", ["missing.keras", "--steps", "2"], "--steps must be >= 4"),
     ],
