@@ -25,9 +25,9 @@ class BernoulliLikelihood(Likelihood):
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
-    >>> import numpy as np, gan_blocks as gb
+    >>> import keras, numpy as np, gan_blocks as gb
     >>> likelihood = gb.losses.BernoulliLikelihood()
-    >>> likelihood.mean(np.zeros((1, 2), "float32")).tolist()
+    >>> keras.ops.convert_to_numpy(likelihood.mean(np.zeros((1, 2), "float32"))).tolist()
     [[0.5, 0.5]]
     """
 
