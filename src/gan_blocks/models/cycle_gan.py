@@ -327,7 +327,7 @@ class CycleGAN(AdversarialModel):
             # Both whole domains, so a bad row is named by its index in the
             # array given to `unpaired`, not its place in a shuffled batch.
             samples = (x.images_a, x.images_b)
-        elif hasattr(x, "num_batches") and hasattr(x, "__getitem__"):  # PyDataset
+        elif input_checks.is_py_dataset(x):
             batch = x[0]
             samples = batch if isinstance(batch, (list, tuple)) else (batch,)
         elif y is not None:

@@ -66,6 +66,11 @@ def warn(message: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=level)
 
 
+def is_py_dataset(x: Any) -> bool:
+    """Whether `x` is a `keras.utils.PyDataset` (indexable batches)."""
+    return isinstance(x, keras.utils.PyDataset)
+
+
 def peek_batch(x: Any) -> Any:
     """Returns the images `fit` is about to read as numpy (or a sample of them), or None.
 
@@ -86,7 +91,7 @@ def peek_batch(x: Any) -> Any:
         for element in x.take(1):
             return peek_batch(element)
         return None
-    if hasattr(x, "__getitem__") and hasattr(x, "num_batches"):  # PyDataset
+    if is_py_dataset(x):
         batch = x[0]
         return peek_batch(batch[0] if isinstance(batch, (list, tuple)) else batch)
     if hasattr(x, "shape") and hasattr(x, "dtype"):
@@ -122,7 +127,7 @@ def peek_labels(x: Any, y: Any) -> Any:
             if isinstance(element, (list, tuple)) and len(element) > 1:
                 return np.asarray(element[1])
         return None
-    if hasattr(x, "__getitem__") and hasattr(x, "num_batches"):
+    if is_py_dataset(x):
         batch = x[0]
         if isinstance(batch, (list, tuple)) and len(batch) > 1:
             return np.asarray(batch[1])
@@ -171,7 +176,7 @@ def check_not_empty(x: Any, y: Any = None) -> None:
                 "batches. Check its source, filters, and `batch(..., drop_remainder=True)` "
                 "with fewer elements than the batch size."
             )
-    if hasattr(x, "__getitem__") and hasattr(x, "num_batches") and x.num_batches == 0:
+    if is_py_dataset(x) and x.num_batches == 0:
         raise ValueError(
             f"`fit` received a {type(x).__name__} with no batches (its __len__ is 0). "
             "Pass at least one batch of training data."
