@@ -165,3 +165,27 @@ def test_torch_stays_eager():
 
     assert torch_trainer.resolve_auto_jit_compile(tiny_model()) is False
     assert resolve_auto_jit_compile(tiny_model()) is False
+
+
+def test_multi_worker_mirrored_strategy_over_several_workers_is_refused_clearly():
+    # Keras 3.15's fit fails under it for any model, after the workers started
+    # (issue #31, item 20); one worker is a MirroredStrategy and trains.
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("a tf.distribute strategy")
+    from unittest import mock
+
+    import tensorflow as tf
+
+    from gan_blocks.trainers import tensorflow as trainer
+
+    def strategy(workers):
+        fake = mock.MagicMock(spec=tf.distribute.MultiWorkerMirroredStrategy)
+        cluster = {"worker": [f"host{i}:2222" for i in range(workers)]} if workers else {}
+        fake.cluster_resolver.cluster_spec.return_value.as_dict.return_value = cluster
+        return fake
+
+    with pytest.raises(RuntimeError, match=r"over 2 workers is not supported.*Many machines"):
+        trainer.check_distribution(strategy(2))
+    trainer.check_distribution(strategy(0))  # one local worker
+    trainer.check_distribution(tf.distribute.MirroredStrategy(["/cpu:0"]))
+    trainer.check_distribution()  # the default strategy

@@ -75,6 +75,7 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
             The boolean to pass to `keras.Model.compile`.
         """
         jit_compile = check_jit_compile(jit_compile)
+        get_trainer().check_distribution()
         self._jit_compile_argument = jit_compile  # Saved as given: machines differ.
         if jit_compile != "auto":
             return jit_compile

@@ -92,6 +92,13 @@ class Trainer(Protocol):
     def compiled_draws_match_eager(self) -> bool:
         """Whether a compiled step draws the same random numbers as an eager one."""
 
+    def check_distribution(self, strategy: Any = None) -> None:
+        """Raises a clear error under a distribution `fit` cannot train with.
+
+        `strategy`: the distribution to check (TensorFlow: the active
+        `tf.distribute` strategy when `None`).
+        """
+
     def sync_model_state(self, model: Any) -> None:
         """Readies `model`'s variables for assignment between steps (JAX: `jax_state_sync`)."""
 
@@ -127,6 +134,7 @@ TRAINER_FUNCTIONS = (
     "concrete_values",
     "callbacks_run_synchronously",
     "compiled_draws_match_eager",
+    "check_distribution",
     "sync_model_state",
     "conv_transpose",
 )

@@ -334,6 +334,30 @@ def compiled_draws_match_eager() -> bool:
     return False
 
 
+def check_distribution(strategy: Any = None) -> None:
+    """Refuses `MultiWorkerMirroredStrategy` over several workers, with what to use instead.
+
+    Keras 3.15's `fit` fails under it for any model, a plain `Sequential`
+    included ("Attempt to convert a value (PerReplica...)"; with gan-blocks
+    "Invalid reduction dimension 0"), after the workers have started. With
+    one worker (no `TF_CONFIG` cluster) it is a `MirroredStrategy` and works.
+    """
+    strategy = tf.distribute.get_strategy() if strategy is None else strategy
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    resolver = getattr(strategy, "cluster_resolver", None)
+    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    tasks = sum(len(addresses) for addresses in cluster.values())
+    if tasks > 1:
+        raise RuntimeError(
+            f"tf.distribute.MultiWorkerMirroredStrategy over {tasks} workers is not "
+            "supported: Keras 3.15's fit fails under it for every model (a plain "
+            "Sequential too). Train on several machines with the JAX backend and "
+            "keras.distribution.DataParallel (see the 'Many machines' section of "
+            "docs/scaling.md), or on one machine with tf.distribute.MirroredStrategy."
+        )
+
+
 def concrete_values(x: Any) -> Any:
     """`x` as numpy, or `None` inside a `tf.function` (a symbolic tensor)."""
     if tf.is_symbolic_tensor(x) or not tf.executing_eagerly():

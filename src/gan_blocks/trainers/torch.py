@@ -383,6 +383,11 @@ def compiled_draws_match_eager() -> bool:
     return True
 
 
+def check_distribution(strategy: Any = None) -> None:
+    """Nothing to refuse: gan-blocks does not distribute torch training itself."""
+    del strategy
+
+
 def concrete_values(x: Any) -> Any:
     """`x` as numpy, or `None` while `torch.compile` traces it."""
     if torch.compiler.is_compiling():
