@@ -189,3 +189,22 @@ def test_multi_worker_mirrored_strategy_over_several_workers_is_refused_clearly(
     trainer.check_distribution(strategy(0))  # one local worker
     trainer.check_distribution(tf.distribute.MirroredStrategy(["/cpu:0"]))
     trainer.check_distribution()  # the default strategy
+
+
+def test_fit_says_once_what_auto_chose(capsys):
+    import gan_blocks as gb
+    from tests.models.helpers import mlp_discriminator, mlp_generator, toy_data
+
+    gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    gan.compile()  # jit_compile="auto"
+    gan.fit(toy_data(8), batch_size=8, verbose=0)
+    assert "jit_compile" not in capsys.readouterr().out  # silent with verbose=0
+    gan.fit(toy_data(8), batch_size=8, verbose=2)
+    gan.fit(toy_data(8), batch_size=8, verbose=2)
+    out = capsys.readouterr().out
+    expected = f'GAN: jit_compile="auto" chose {gan.jit_compile} on {keras.backend.backend()}'
+    assert out.count(expected) == 1, out
+    explicit = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
+    explicit.compile(jit_compile=False)
+    explicit.fit(toy_data(8), batch_size=8, verbose=2)
+    assert "chose" not in capsys.readouterr().out
