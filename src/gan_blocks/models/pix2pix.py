@@ -187,7 +187,9 @@ class Pix2Pix(AdversarialModel):
 
         Targets must lie in the range of the generator's final activation
         ([-1, 1] for tanh); sources, which the generator only reads, must be
-        finite.
+        finite. Sources on a pixel scale (beyond twice the targets' range,
+        e.g. [0, 255] next to tanh targets) get a warning: the discriminator
+        judges them next to the targets.
         """
         if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
             x, y = x
@@ -202,6 +204,7 @@ class Pix2Pix(AdversarialModel):
         target = input_checks.peek_batch(y)
         if target is not None and target.ndim >= 1:
             self._check_targets(target)
+        _warn_on_pixel_scale_sources(input_checks.peek_batch(x), activation)
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         """Translates source images."""
@@ -301,3 +304,23 @@ class Pix2Pix(AdversarialModel):
             l1_weight=self.l1_weight,
         )
         return config
+
+
+def _warn_on_pixel_scale_sources(sources: Any, activation: str | None) -> None:
+    """Warns when sources lie on a far larger scale than the bounded targets."""
+    value_range = input_checks.output_range(activation)
+    if sources is None or value_range is None:
+        return
+    sources = np.asarray(sources)
+    if sources.dtype.kind not in "iuf" or sources.size == 0:
+        return
+    bound = max(abs(value_range[0]), abs(value_range[1]))
+    low, high = float(np.nanmin(sources)), float(np.nanmax(sources))
+    if max(abs(low), abs(high)) > 2 * bound:
+        input_checks.warn(
+            f"The source images range over [{low:g}, {high:g}] while the targets lie in "
+            f"[{value_range[0]:g}, {value_range[1]:g}] (the generator ends in {activation}). "
+            "The generator reads the sources and the discriminator judges them next to "
+            "the targets: scale both the same way, e.g. `sources / 127.5 - 1` for uint8 "
+            "images."
+        )
