@@ -5,8 +5,8 @@ examples/data/mnist (8,000 train, 2,000 held out), on whatever Keras backend is
 active (KERAS_BACKEND=tensorflow|jax|torch), and ends by printing the FID of
 2,000 samples against the held-out digits:
 
-    python examples/dcgan.py                        # about 5 minutes on a 2-core CPU
-    python examples/dcgan.py --quick                # a smoke run, seconds
+    python examples/dcgan.py                        # 4-18 minutes on a 2-core CPU
+    python examples/dcgan.py --quick                # a smoke run, 1-3 minutes
     python examples/dcgan.py --dataset digits       # scikit-learn's 8x8 digits, upsampled
     python examples/dcgan.py --dataset mnist --tfds # all 60,000 MNIST digits (downloads)
     python examples/dcgan.py --dataset cifar10      # tensorflow-datasets (downloads)
