@@ -19,10 +19,8 @@ class BernoulliLikelihood(Likelihood):
     pixels, computed from logits (`softplus`) so it is stable where the
     decoder is confident. The mean is `sigmoid(logits)`. The data must lie in
     [0, 1] (continuous intensities are accepted, as in the VAE paper's MNIST
-    experiments).
-
-    Args:
-        **kwargs: `keras.layers.Layer` arguments.
+    experiments). It has no weights; its constructor takes the
+    `keras.layers.Layer` arguments (`name`, `dtype`).
 
     Example:
     >>> import keras, numpy as np, gan_blocks as gb
