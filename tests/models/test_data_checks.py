@@ -345,3 +345,14 @@ def test_generate_refuses_empty_labels_and_more_samples_than_memory():
         cgan.generate(labels=[])
     with pytest.raises(ValueError, match=r"num_samples=100000000000.*GiB.*in chunks"):
         cgan.generate(num_samples=10**11)
+
+
+def test_the_memory_check_adds_image_and_latent_sizes():
+    # 10,000 samples of 64x64x3 images and 128-d latents need 0.5 GB; multiplying
+    # the two shapes (a first version) asked for 63 GB and refused a FID-sized run.
+    from gan_blocks.models.batch_helpers import check_output_fits_in_memory
+
+    check_output_fits_in_memory(10_000, (64, 64, 3), (128,))
+    # 2**40 samples x (3 + 5) float32 values = 2**45 bytes (a product would say 61440 GiB).
+    with pytest.raises(ValueError, match=r"would need 32768\.0 GiB"):
+        check_output_fits_in_memory(2**40, (3,), (5,))

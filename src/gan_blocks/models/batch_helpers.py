@@ -119,14 +119,19 @@ def physical_memory_bytes() -> int | None:
         return None
 
 
-def check_output_fits_in_memory(num_samples: int, sample_shape: tuple) -> None:
-    """Refuses a `generate` whose float32 result could not fit in this machine's memory.
+def check_output_fits_in_memory(num_samples: int, *sample_shapes: tuple) -> None:
+    """Refuses a `generate` whose float32 arrays could not fit in this machine's memory.
 
     Without it, `generate(num_samples=10**11)` surfaced a backend's raw
     out-of-memory text (or a numpy `MemoryError`) after allocating.
+
+    Args:
+        num_samples: Samples asked for.
+        *sample_shapes: The shape of each per-sample array (e.g. the image
+            and the latent), without the batch axis.
     """
     memory = physical_memory_bytes()
-    values = int(np.prod([d for d in sample_shape if d is not None] or [1]))
+    values = sum(int(np.prod([d for d in shape if d is not None])) for shape in sample_shapes)
     needed = int(num_samples) * values * 4
     if memory is not None and needed > memory:
         raise ValueError(

@@ -228,7 +228,7 @@ class ConditionalGAN(GAN):
                 if latents is not None
                 else (16 if num_samples is None else check_int("num_samples", num_samples, 1))
             )
-            check_output_fits_in_memory(count, self.image_shape + self.latent_shape)
+            check_output_fits_in_memory(count, self.image_shape, self.latent_shape)
             labels = np.arange(count) % self.num_classes
         labels = np.asarray(labels).reshape(-1)
         if labels.size == 0:

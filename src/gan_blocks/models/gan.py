@@ -296,7 +296,7 @@ class GAN(AdversarialModel):
                 )
             return latents
         num_samples = 16 if num_samples is None else check_int("num_samples", num_samples, 1)
-        check_output_fits_in_memory(num_samples, self.image_shape + self.latent_shape)
+        check_output_fits_in_memory(num_samples, self.image_shape, self.latent_shape)
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
         seed = check_int("seed", seed, minimum=0)
