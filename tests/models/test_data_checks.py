@@ -356,3 +356,33 @@ def test_the_memory_check_adds_image_and_latent_sizes():
     # 2**40 samples x (3 + 5) float32 values = 2**45 bytes (a product would say 61440 GiB).
     with pytest.raises(ValueError, match=r"would need 32768\.0 GiB"):
         check_output_fits_in_memory(2**40, (3,), (5,))
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_a_generator_whose_batches_change_channels_gets_the_shape_error(jit_compile):
+    # TensorFlow traced one step for both batches (channels relaxed to None),
+    # and the 3-channel batch reached XLA as a matrix-size error (issue #31, item 14).
+    generator = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8 * 8, activation="tanh"),
+            keras.layers.Reshape((8, 8, 1)),
+        ]
+    )
+    discriminator = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
+        ]
+    )
+    gan = gb.models.GAN(generator, discriminator, latent_dim=4, seed=0)
+    gan.compile(jit_compile=jit_compile)
+
+    def batches():
+        yield (np.zeros((4, 8, 8, 1), "float32"),)
+        yield (np.zeros((4, 8, 8, 3), "float32"),)
+
+    with pytest.raises(ValueError, match=r"images .*shape \(batch, 8, 8, 1\).*\(4, 8, 8, 3\)"):
+        gan.fit(batches(), epochs=1, steps_per_epoch=2, verbose=0)

@@ -9,6 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from gan_blocks.trainers import get_trainer
+
 # One default for every batched inference helper (as `keras.Model.predict`).
 DEFAULT_BATCH_SIZE = 32
 
@@ -35,7 +37,7 @@ class BatchHelpers:
     """Mixin of `AdversarialModel`: the batch utilities every model's code calls."""
 
     @staticmethod
-    def check_image_shape(images: Any, expected: tuple, what: str, source: str) -> None:
+    def check_image_shape(images: Any, expected: tuple, what: str, source: str) -> Any:
         """Raises unless `images` is a batch of `expected`-shaped images.
 
         Args:
@@ -43,6 +45,12 @@ class BatchHelpers:
             expected: Shape of one image (`None` entries match anything).
             what: What the images are, for the message (e.g. "real images").
             source: What fixes the shape, for the message.
+
+        Returns:
+            `images`, checked again at run time where the traced shape left
+            entries unknown (`get_trainer().ensure_shape`; TensorFlow traces
+            one step for batches of differing shapes). Use the returned
+            tensor: an unused check is pruned from the graph.
         """
         shape = tuple(images.shape[1:])
         if not _matches(shape, tuple(expected)):
@@ -51,6 +59,8 @@ class BatchHelpers:
                 f"match {source}, but received a batch of shape {tuple(images.shape)}."
                 + _shape_fix(shape, tuple(expected))
             )
+        name = "".join(c if c.isalnum() else "_" for c in what)
+        return get_trainer().ensure_shape(images, (None,) + tuple(expected), name)
 
     @staticmethod
     def unpack_pair(data: Any, message: str) -> tuple[Any, Any]:

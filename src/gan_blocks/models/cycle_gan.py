@@ -248,7 +248,7 @@ class CycleGAN(AdversarialModel):
     def _domain(self, images: Any, domain: str) -> Any:
         expected = self.shape_a if domain == "a" else self.shape_b
         name = f"domain-{domain.upper()} images"
-        self.check_image_shape(images, expected, name, f"the {name} the generators take")
+        images = self.check_image_shape(images, expected, name, f"the {name} the generators take")
         return self.as_float(images)
 
     def _judge(self, discriminator: Any) -> Any:

@@ -200,11 +200,12 @@ class GAN(AdversarialModel):
         return self._real_images(x), None
 
     def _real_images(self, images: Any) -> Any:
-        self._check_images(images)
-        return self.as_float(images)
+        return self.as_float(self._check_images(images))
 
-    def _check_images(self, images: Any) -> None:
-        self.check_image_shape(images, self.image_shape, "real images", "the generator's output")
+    def _check_images(self, images: Any) -> Any:
+        return self.check_image_shape(
+            images, self.image_shape, "real images", "the generator's output"
+        )
 
     def run_generator(self, latents: Any, condition: Any, training: bool) -> Any:
         """Calls the generator (overridden by conditional models)."""

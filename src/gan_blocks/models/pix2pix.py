@@ -139,11 +139,13 @@ class Pix2Pix(AdversarialModel):
             "Pix2Pix.fit needs (source, target) pairs: call fit(sources, targets) or "
             "pass a dataset yielding (source, target).",
         )
-        self._check_targets(target)
+        target = self._check_targets(target)
         return self.as_float(target), ops.convert_to_tensor(source)
 
-    def _check_targets(self, images: Any) -> None:
-        self.check_image_shape(images, self.image_shape, "target images", "the generator's output")
+    def _check_targets(self, images: Any) -> Any:
+        return self.check_image_shape(
+            images, self.image_shape, "target images", "the generator's output"
+        )
 
     def run_discriminator(self, images: Any, source: Any) -> Any:
         """Calls the discriminator on the augmented pair `[source, images]` in training mode.

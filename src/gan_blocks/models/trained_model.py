@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import keras
@@ -143,7 +144,13 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
         if kwargs.get("verbose", "auto") != 0:
             self._report_auto_jit_compile()
         callbacks = list(callbacks or []) + self.fit_callbacks() + synced
-        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+        try:
+            return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+        except Exception as error:
+            shape_error = _batch_shape_error(error)
+            if shape_error is None:
+                raise
+            raise shape_error from error
 
     def _report_auto_jit_compile(self) -> None:
         if self.jit_compile_argument != "auto" or getattr(self, "_auto_reported", False):
@@ -176,3 +183,24 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
                     value, custom_objects=custom_objects
                 )
         return cls(**config)
+
+
+# `get_trainer().ensure_shape`'s failure on TensorFlow.
+_ENSURE_SHAPE_FAILURE = re.compile(
+    r"Shape of tensor (\w+) \[([^\]]*)\] is not compatible with expected shape \[([^\]]*)\]"
+)
+
+
+def _batch_shape_error(error: Exception) -> ValueError | None:
+    """A clear error for a batch whose shape differs from the others', or None."""
+    match = _ENSURE_SHAPE_FAILURE.search(str(error))
+    if match is None:
+        return None
+    _, received, expected = match.groups()
+    expected = ", ".join(expected.replace("?", "batch").split(","))
+    received = ", ".join(received.split(","))
+    return ValueError(
+        f"Expected every batch of images to have shape ({expected}), the shape the model "
+        f"was built for, but a batch of `fit`'s data had shape ({received}). The data (a "
+        "generator or dataset) yields batches whose image shapes differ."
+    )

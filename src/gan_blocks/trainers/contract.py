@@ -102,6 +102,16 @@ class Trainer(Protocol):
     def sync_model_state(self, model: Any) -> None:
         """Readies `model`'s variables for assignment between steps (JAX: `jax_state_sync`)."""
 
+    def ensure_shape(self, x: Any, shape: tuple, name: str) -> Any:
+        """`x`, checked at run time against `shape` where its traced shape left entries unknown.
+
+        TensorFlow traces a step once for batches whose shapes differ (a
+        generator whose batches change channels): `tf.ensure_shape` then
+        fails on the offending batch with both shapes
+        (an op called `name`). JAX and torch trace concrete shapes, which the caller checks
+        in Python: `x` unchanged.
+        """
+
     def concrete_values(self, x: Any) -> Any:
         """`x` as numpy when its values exist now (eager), `None` while it is traced."""
 
@@ -132,6 +142,7 @@ TRAINER_FUNCTIONS = (
     "random_uniform",
     "random_randint",
     "concrete_values",
+    "ensure_shape",
     "callbacks_run_synchronously",
     "compiled_draws_match_eager",
     "check_distribution",

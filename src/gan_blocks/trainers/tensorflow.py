@@ -358,6 +358,20 @@ def check_distribution(strategy: Any = None) -> None:
         )
 
 
+def ensure_shape(x: Any, shape: tuple, name: str) -> Any:
+    """`tf.ensure_shape` where the traced shape of `x` leaves entries of `shape` unknown.
+
+    Keras traces one step for a generator's batches when their shapes differ
+    (it relaxes the differing entries to `None`); without this check a batch
+    of the wrong shape reached XLA and failed as a matrix-size error deep in a
+    convolution.
+    """
+    traced = tuple(x.shape)
+    if len(traced) == len(shape) and all(t is not None or s is None for t, s in zip(traced, shape)):
+        return x
+    return tf.ensure_shape(x, shape, name=name)
+
+
 def concrete_values(x: Any) -> Any:
     """`x` as numpy, or `None` inside a `tf.function` (a symbolic tensor)."""
     if tf.is_symbolic_tensor(x) or not tf.executing_eagerly():

@@ -388,6 +388,12 @@ def check_distribution(strategy: Any = None) -> None:
     del strategy
 
 
+def ensure_shape(x: Any, shape: tuple, name: str) -> Any:
+    """`x`: steps are traced with concrete shapes, which the caller checks in Python."""
+    del shape, name
+    return x
+
+
 def concrete_values(x: Any) -> Any:
     """`x` as numpy, or `None` while `torch.compile` traces it."""
     if torch.compiler.is_compiling():
