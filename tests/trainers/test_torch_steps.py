@@ -252,3 +252,91 @@ def test_full_precision_kernels_are_passed_through_as_views():
     layer.build((2, 8, 8, 3))
     kernel = torch_nn._transpose_conv_kernel(layer.kernel.value)
     assert kernel.data_ptr() == layer.kernel.value.data_ptr()  # no copy in float32
+
+
+def test_the_auto_compile_cost_model():
+    # Issue #30, without timing: a stated eager step time and cost model.
+    from gan_blocks.trainers import torch_auto_compile as auto
+
+    gan = small_gan()
+    variables = len(gan.trainable_variables)
+    assert auto.estimated_compile_seconds(gan) == pytest.approx(
+        auto.AUTO_COMPILE_SECONDS + auto.AUTO_COMPILE_SECONDS_PER_VARIABLE * variables
+    )
+    # 0.3 x 0.1 s saved per step: 2,000 steps pay back 60 s, 1,999 do not.
+    assert auto.AUTO_SAVED_FRACTION == 0.3
+    assert auto.break_even_steps(0.1, 60.0) == 2000
+    assert auto.compile_pays(2000, 0.1, 60.0)
+    assert not auto.compile_pays(1999, 0.1, 60.0)
+    assert not auto.compile_pays(None, 10.0, 0.0)  # unknown length: eager
+
+    long_run = auto.AutoCompile(planned_steps=10**6, verbose=False)
+    long_run.steps = 6
+    assert long_run.decide(gan, eager_step_seconds=0.05) is True
+    assert gan.jit_compile is True
+    short = small_gan()
+    short_run = auto.AutoCompile(planned_steps=50, verbose=False)
+    short_run.steps = 6
+    assert short_run.decide(short, eager_step_seconds=0.05) is False
+    assert short.jit_compile is False
+
+
+def test_auto_compiles_a_long_fit_once_and_matches_eager(monkeypatch, capsys):
+    # Issue #30: `jit_compile="auto"` times a fit's first eager steps and
+    # compiles the rest where that pays back (here a cost model where
+    # compiling is free), keeps the compiled step for later fits without
+    # recompiling, and trains as eager does.
+    import torch
+
+    from gan_blocks.trainers import torch_auto_compile as auto
+
+    monkeypatch.setattr(auto, "AUTO_COMPILE_SECONDS", 0.0)
+    monkeypatch.setattr(auto, "AUTO_COMPILE_SECONDS_PER_VARIABLE", 0.0)
+    data = toy_data(40)
+    auto_gan, eager = small_gan(), small_gan(jit_compile=False)
+    for model in (auto_gan, eager):  # 5 steps: too few to time, eager
+        model.fit(data[:20], batch_size=4, epochs=1, shuffle=False, verbose=2)
+    assert auto_gan.jit_compile is False
+    assert "chose" not in capsys.readouterr().out
+
+    graphs = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    for model in (auto_gan, eager):  # 10 steps: 6 timed eagerly, 4 compiled
+        model.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=2)
+    assert auto_gan.jit_compile is True
+    assert 'GAN: jit_compile="auto" compiles the rest of this fit on torch: 4 remaining' in (
+        capsys.readouterr().out
+    )
+    compiled_graphs = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    assert compiled_graphs > graphs
+
+    for model in (auto_gan, eager):
+        model.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=2)
+    assert "jit_compile" not in capsys.readouterr().out  # said once
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == compiled_graphs
+    for a, b in zip(numpy_weights(auto_gan), numpy_weights(eager)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert auto_gan.get_compile_config()["jit_compile"] == "auto"  # saved as given
+
+
+def test_auto_stays_eager_for_losses_that_do_not_trace_in_one_graph(monkeypatch, capsys):
+    # A seeded Dropout draws Keras random numbers, which split the compiled
+    # loss into pieces that are slower than eager (Pix2Pix measured 143
+    # against 129 ms a step): "auto" goes back to eager, with the same result.
+    from gan_blocks.trainers import torch_auto_compile as auto
+
+    monkeypatch.setattr(auto, "AUTO_COMPILE_SECONDS", 0.0)
+    monkeypatch.setattr(auto, "AUTO_COMPILE_SECONDS_PER_VARIABLE", 0.0)
+
+    def gan(**kwargs):
+        keras.utils.set_random_seed(3)
+        model = gb.models.GAN(mlp_generator(), mlp_discriminator(dropout=0.3), latent_dim=4, seed=0)
+        model.compile(**kwargs)
+        return model
+
+    auto_gan, eager = gan(), gan(jit_compile=False)
+    for model in (auto_gan, eager):
+        model.fit(toy_data(40), batch_size=4, epochs=2, shuffle=False, verbose=2)
+    assert auto_gan.jit_compile is False
+    assert "stays eager on torch: its losses do not trace in one graph" in capsys.readouterr().out
+    for a, b in zip(numpy_weights(auto_gan), numpy_weights(eager)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -67,7 +67,9 @@ class AdversarialCompile:
                 on CPU-only TensorFlow, XLA when TensorFlow runs without oneDNN
                 (1.8x the stock kernels for DCGAN) and no XLA with oneDNN
                 (its kernels beat XLA:CPU); no XLA under a `tf.distribute`
-                strategy; eager on torch.
+                strategy; on torch, `torch.compile` for a `fit` whose planned
+                steps pay back the compilation (each `fit` decides; eager for
+                short runs).
             regularizers: Dict from a player group (`"discriminator"`,
                 `"generator"`, ...) to a list of `gb.losses.Regularizer`s
                 (or registered names such as `"r1"`) added to its loss, each

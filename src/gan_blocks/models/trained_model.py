@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -12,6 +13,7 @@ from gan_blocks.models import input_checks
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.dataset_epoch_sync import epoch_sync_callbacks
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
+from gan_blocks.models.planned_steps import planned_fit_steps
 from gan_blocks.models.seed_state_saving import SeedStateSaving
 from gan_blocks.trainers import get_trainer, resolve_auto_jit_compile
 from gan_blocks.validation import check_jit_compile
@@ -120,8 +122,11 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
         check every batch. Data with `set_epoch` (`gb.data.unpaired`) is told
         the epoch from the model's saved step count and not shuffled again by
         `fit` (it orders itself), so a resumed run reads the same batches.
-        With `verbose` on, the first `fit` after `compile(jit_compile="auto")`
-        prints what `"auto"` chose on this machine.
+        After `compile(jit_compile="auto")`, on torch each `fit` times its
+        first eager steps and compiles the rest of the run where that pays
+        back the compilation (`gan_blocks.trainers.torch_auto_compile`); on
+        TensorFlow and JAX `"auto"` was resolved by `compile`. With `verbose`
+        on, `fit` says what `"auto"` chose.
 
         Args:
             x: Training data (numpy arrays, `tf.data.Dataset`, `PyDataset`).
@@ -141,8 +146,7 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
         synced = epoch_sync_callbacks(x, kwargs.get("steps_per_epoch"))
         if synced:  # The data orders itself by (seed, epoch); fit's shuffle would not resume.
             kwargs["shuffle"] = False
-        if kwargs.get("verbose", "auto") != 0:
-            self._report_auto_jit_compile()
+        self._begin_auto_jit_compile(x, y, args, kwargs)
         callbacks = list(callbacks or []) + self.fit_callbacks() + synced
         try:
             return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
@@ -152,17 +156,28 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
                 raise
             raise shape_error from error
 
-    def _report_auto_jit_compile(self) -> None:
-        if self.jit_compile_argument != "auto" or getattr(self, "_auto_reported", False):
+    def _begin_auto_jit_compile(self, x: Any, y: Any, args: tuple, kwargs: dict) -> None:
+        """Starts resolving `"auto"` for this `fit`, or says once what `compile` chose.
+
+        torch decides per run (`get_trainer().auto_jit_compile_begin`: it
+        times the first steps and compiles where that pays back);
+        TensorFlow and JAX chose at `compile()` time, which `fit` says once.
+        """
+        if self.jit_compile_argument != "auto" or self.run_eagerly:
             return
-        self._auto_reported = True
-        backend = keras.backend.backend()
-        path = "compiled" if self.jit_compile else "eager"
-        print(
-            f'{type(self).__name__}: jit_compile="auto" chose {self.jit_compile} on '
-            f"{backend} ({path} training step; pass jit_compile=True or False to choose). "
-            "A run resumed where it resolves otherwise may draw other random numbers."
-        )
+        verbose = _fit_arguments(self, x, y, args, kwargs)["verbose"] != 0
+        steps = planned_fit_steps(self, x, y, args, kwargs)
+        if get_trainer().auto_jit_compile_begin(self, steps, verbose):
+            return
+        if verbose and not getattr(self, "_auto_reported", False):
+            self._auto_reported = True
+            path = "compiled" if self.jit_compile else "eager"
+            print(
+                f'{type(self).__name__}: jit_compile="auto" chose {self.jit_compile} on '
+                f"{keras.backend.backend()} ({path} training step; pass jit_compile=True or "
+                "False to choose). A run resumed where it resolves otherwise may draw other "
+                "random numbers."
+            )
 
     def fit_callbacks(self) -> list:
         """Callbacks `fit` adds after the user's.
@@ -183,6 +198,13 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
                     value, custom_objects=custom_objects
                 )
         return cls(**config)
+
+
+def _fit_arguments(model: Any, x: Any, y: Any, args: tuple, kwargs: dict) -> dict:
+    """`keras.Model.fit`'s arguments by name, defaults included."""
+    bound = inspect.signature(keras.Model.fit).bind(model, x, y, *args, **kwargs)
+    bound.apply_defaults()
+    return bound.arguments
 
 
 # `get_trainer().ensure_shape`'s failure on TensorFlow.

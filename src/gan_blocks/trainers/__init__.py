@@ -17,7 +17,8 @@ applied, and a few backend abilities; each module here (`tensorflow`, `jax`,
 - `resolve_auto_jit_compile(model)`: the `bool` that `compile(jit_compile="auto")`
   stands for on this backend and machine (the rule: `resolve_auto_jit_compile`
   below). The TensorFlow module also has `onednn_enabled()`, the oneDNN state
-  that rule reads.
+  that rule reads. `auto_jit_compile_begin(model, planned_steps, verbose)`:
+  starts resolving `"auto"` during a `fit` (torch times its first steps).
 - `replica_share(sample_fn, batch_size)`: this replica's share of a global
   batch of random draws (under `tf.distribute`; elsewhere the whole draw).
 - `random_normal(shape, seed_generator)`: `keras.random.normal`, traceable
@@ -96,8 +97,11 @@ def resolve_auto_jit_compile(model: Any, run_eagerly: bool = False) -> bool:
     (`keras.Model.compile`), which never uses XLA on CPU-only TensorFlow:
 
     - `run_eagerly=True`: `False` (as Keras).
-    - torch: `False`, eager (as Keras; pass `jit_compile=True` for
-      `torch.compile`).
+    - torch: `False` (eager) at `compile()` time, as Keras; then each
+      `fit` times its first eager steps and compiles the rest of the run
+      where the saving pays back the compilation
+      (`gan_blocks.trainers.torch_auto_compile`, measured on the benchmarks
+      page). A step compiled once stays compiled.
     - JAX: `True` when the model supports XLA (as Keras).
     - TensorFlow under a `tf.distribute` strategy: `False` (as Keras).
     - TensorFlow with a GPU or TPU: `True` when the model supports XLA (as

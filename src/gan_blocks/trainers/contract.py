@@ -39,6 +39,15 @@ class Trainer(Protocol):
     def resolve_auto_jit_compile(self, model: Any) -> bool:
         """The `jit_compile` that `"auto"` stands for on this backend and machine."""
 
+    def auto_jit_compile_begin(self, model: Any, planned_steps: int | None, verbose: bool) -> bool:
+        """Starts resolving `"auto"` for a `fit` of `planned_steps`; False where `compile` did.
+
+        torch times the first eager steps of the `fit` and compiles the rest
+        where that pays back (`gan_blocks.trainers.torch_auto_compile`):
+        True. TensorFlow and JAX resolve `"auto"` at `compile()` time: False,
+        and `fit` says what was chosen.
+        """
+
     def replica_share(self, sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
         """This replica's share of `sample_fn(global_batch_size)`.
 
@@ -135,6 +144,7 @@ TRAINER_FUNCTIONS = (
     "input_gradients",
     "runs_on_accelerator",
     "resolve_auto_jit_compile",
+    "auto_jit_compile_begin",
     "replica_share",
     "copy_state",
     "prepare_compiled_step",

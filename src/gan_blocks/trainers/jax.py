@@ -257,6 +257,12 @@ def resolve_auto_jit_compile(model: Any) -> bool:
     return bool(model_supports_jit(model))
 
 
+def auto_jit_compile_begin(model: Any, planned_steps: int | None, verbose: bool) -> bool:
+    """False: `"auto"` was resolved at `compile()` time, the same for every run."""
+    del model, planned_steps, verbose
+    return False
+
+
 def replica_share(sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
     """`sample_fn(batch_size)`: JAX's data parallelism shards one global step."""
     return sample_fn(batch_size)

@@ -49,6 +49,12 @@ def train_step(model: Any, data: Any) -> dict:
     return model.optimization_step(data, _minimize)
 
 
+def auto_jit_compile_begin(model: Any, planned_steps: int | None, verbose: bool) -> bool:
+    """False: `"auto"` was resolved at `compile()` time, the same for every run."""
+    del model, planned_steps, verbose
+    return False
+
+
 def replica_share(sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
     """This replica's share of `sample_fn(global_batch_size)`.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import types
 import weakref
@@ -13,7 +14,7 @@ import numpy as np
 import torch
 from keras.src.utils.backend_utils import DynamicBackend
 
-from gan_blocks.trainers import torch_conv_kernels
+from gan_blocks.trainers import torch_auto_compile, torch_conv_kernels
 
 # Mixed precision on CPUs without AVX-512: see torch_conv_kernels.
 torch_conv_kernels.install()
@@ -117,7 +118,9 @@ def _compiled(model: Any, purpose: Any, function: Callable) -> Callable:
         _COMPILED[model] = (model.train_function, callers)
     caller = callers.get(id(purpose))
     if caller is None:
-        caller = callers[id(purpose)] = _CompiledCall(function)
+        auto = getattr(model, "jit_compile_argument", None) == "auto"
+        on_graph_break = functools.partial(torch_auto_compile.stay_eager, model) if auto else None
+        caller = callers[id(purpose)] = _CompiledCall(function, on_graph_break)
     return caller
 
 
@@ -144,8 +147,14 @@ class _CompiledCall:
     discriminator's shapes.
     """
 
-    def __init__(self, function: Callable):
+    def __init__(self, function: Callable, on_graph_break: Callable[[], None] | None = None):
         self.function = function
+        # `jit_compile="auto"`: a function that does not trace in one graph
+        # compiles into pieces that are not faster than eager (Pix2Pix's
+        # dropout: 143 against 129 ms a step, after 200 s of compiling), so
+        # the model goes back to eager instead (TorchDynamo fails fast, before
+        # any code is generated).
+        self.on_graph_break = on_graph_break
         self.one_graph = torch.compile(
             _fresh_copy(function),
             fullgraph=True,
@@ -159,6 +168,9 @@ class _CompiledCall:
             try:
                 return self.one_graph(*args)
             except torch._dynamo.exc.Unsupported:
+                if self.on_graph_break is not None:
+                    self.on_graph_break()
+                    return self.function(*args)
                 self.pieces = torch.compile(_fresh_copy(self.function), dynamic=False)
         return self.pieces(*args)
 
@@ -167,7 +179,14 @@ def train_step(model: Any, data: Any) -> dict:
     """`Model.train_step` for torch: eager, or with compiled losses (`jit_compile=True`)."""
     if model.jit_compile:
         return _train_step_with_compiled_losses(model, data)
-    return model.optimization_step(data, _make_minimize(model))
+    timer = _AUTO_TIMERS.get(model)  # `jit_compile="auto"`, still deciding
+    if timer is None:
+        return model.optimization_step(data, _make_minimize(model))
+    timer.begin_step()
+    logs = model.optimization_step(data, _make_minimize(model))
+    if timer.end_step(model):
+        del _AUTO_TIMERS[model]
+    return logs
 
 
 # With `jit_compile=True` Keras hands the whole step to `torch.compile`, which
@@ -209,13 +228,28 @@ def runs_on_accelerator() -> bool:
 
 
 def resolve_auto_jit_compile(model: Any) -> bool:
-    """What `jit_compile="auto"` means for `model` on torch: `False` (eager).
+    """What `jit_compile="auto"` means for `model` on torch at `compile()` time: eager.
 
-    Keras' own rule: `"auto"` never uses `torch.compile`; pass
-    `jit_compile=True` to get it.
+    Each `fit` then decides for its own run (`auto_jit_compile_begin`):
+    it times its first eager steps and compiles the rest where the saving
+    pays back the compilation (`gan_blocks.trainers.torch_auto_compile`).
     """
     del model
     return False
+
+
+# The `AutoCompile` timers of the `fit` calls under way, by model.
+_AUTO_TIMERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def auto_jit_compile_begin(model: Any, planned_steps: int | None, verbose: bool) -> bool:
+    """Starts timing `model`'s eager steps for this `fit` (`AutoCompile`); True: torch decides."""
+    model._auto_verbose = verbose
+    if model.jit_compile or getattr(model, "_auto_compile_refused", False):
+        _AUTO_TIMERS.pop(model, None)  # Compiled by an earlier fit, or does not trace.
+    else:
+        _AUTO_TIMERS[model] = torch_auto_compile.AutoCompile(planned_steps, verbose)
+    return True
 
 
 def replica_share(sample_fn: Callable[[Any], Any], batch_size: Any) -> Any:
@@ -244,8 +278,8 @@ def _hash32(x: Any) -> Any:
     return x ^ (x >> 16)
 
 
-def _uniform_24bit(shape: tuple, seed_generator: Any) -> Any:
-    """Uniform float32 draws in (0, 1) with 24 random bits, from a hash of the seed state.
+def _uniform_23bit(shape: tuple, seed_generator: Any) -> Any:
+    """Uniform float32 draws in (0, 1) with 23 random bits, from a hash of the seed state.
 
     Advances `seed_generator` as Keras' draws do (one step per draw, so its
     state alone fixes what a resumed run draws), and draws the same values
@@ -263,8 +297,18 @@ def _uniform_24bit(shape: tuple, seed_generator: Any) -> Any:
         count *= int(size)
     index = torch.arange(count, dtype=torch.int64, device=seed.device)
     bits = _hash32(_hash32((index + key) & _MASK32) ^ second_key)
-    uniform = ((bits >> 8).to(torch.float32) + 0.5) * 2.0**-24
-    return uniform.reshape(tuple(int(size) for size in shape))
+    return _bits_to_uniform(bits).reshape(tuple(int(size) for size in shape))
+
+
+def _bits_to_uniform(bits: Any) -> Any:
+    """32 hash bits -> float32 in (0, 1): the top 23 bits, centred, `(k + 0.5) / 2**23`.
+
+    23 bits, not 24: float32 holds `k + 0.5` exactly only below `2**23`. With
+    24 bits the largest value rounded to exactly 1.0, where `erfinv(2u - 1)`
+    is infinite: one latent in 2**24 was inf and the losses became NaN (a
+    DCGAN at batch 64 hit it after 186 steps).
+    """
+    return ((bits >> 9).to(torch.float32) + 0.5) * 2.0**-23
 
 
 def random_normal(shape: tuple, seed_generator: Any, dtype: str = "float32") -> Any:
@@ -274,7 +318,7 @@ def random_normal(shape: tuple, seed_generator: Any, dtype: str = "float32") -> 
     `_uniform_24bit` (one seed step per draw, the same values eagerly and
     compiled).
     """
-    normal = torch.erfinv(2.0 * _uniform_24bit(shape, seed_generator) - 1.0) * 2.0**0.5
+    normal = torch.erfinv(2.0 * _uniform_23bit(shape, seed_generator) - 1.0) * 2.0**0.5
     return normal.to(_torch_dtype(dtype))
 
 
@@ -286,7 +330,7 @@ def random_uniform(
     dtype: str = "float32",
 ) -> Any:
     """Uniform draws in [minval, maxval) from `seed_generator`, traceable by `torch.compile`."""
-    uniform = _uniform_24bit(shape, seed_generator)
+    uniform = _uniform_23bit(shape, seed_generator)
     return (minval + (maxval - minval) * uniform).to(_torch_dtype(dtype))
 
 
@@ -294,7 +338,7 @@ def random_randint(
     shape: tuple, seed_generator: Any, minval: int, maxval: int, dtype: str = "int32"
 ) -> Any:
     """Integers uniform in [minval, maxval) from `seed_generator`, traceable by `torch.compile`."""
-    uniform = _uniform_24bit(shape, seed_generator).to(torch.float64)
+    uniform = _uniform_23bit(shape, seed_generator).to(torch.float64)
     values = torch.floor(minval + (maxval - minval) * uniform)
     return torch.clamp(values, minval, maxval - 1).to(_torch_dtype(dtype))
 
