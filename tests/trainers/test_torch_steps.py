@@ -254,20 +254,22 @@ def test_full_precision_kernels_are_passed_through_as_views():
     assert kernel.data_ptr() == layer.kernel.value.data_ptr()  # no copy in float32
 
 
-def test_the_auto_compile_cost_model():
+def test_the_auto_compile_cost_model(monkeypatch, tmp_path):
     # Issue #30, without timing: a stated eager step time and cost model.
     from gan_blocks.trainers import torch_auto_compile as auto
 
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))
     gan = small_gan()
-    variables = len(gan.trainable_variables)
-    assert auto.estimated_compile_seconds(gan) == pytest.approx(
-        auto.AUTO_COMPILE_SECONDS + auto.AUTO_COMPILE_SECONDS_PER_VARIABLE * variables
+    cold = auto.AUTO_COMPILE_SECONDS + auto.AUTO_COMPILE_SECONDS_PER_VARIABLE * len(
+        gan.trainable_variables
     )
-    # 0.3 x 0.1 s saved per step: 2,000 steps pay back 60 s, 1,999 do not.
-    assert auto.AUTO_SAVED_FRACTION == 0.3
-    assert auto.break_even_steps(0.1, 60.0) == 2000
-    assert auto.compile_pays(2000, 0.1, 60.0)
-    assert not auto.compile_pays(1999, 0.1, 60.0)
+    assert not auto.was_compiled_before(gan)
+    assert auto.estimated_compile_seconds(gan) == pytest.approx(cold)
+    # 0.2 x 0.1 s saved per step: 3,000 steps pay back 60 s, 2,999 do not.
+    assert auto.AUTO_SAVED_FRACTION == 0.2
+    assert auto.break_even_steps(0.1, 60.0) == 3000
+    assert auto.compile_pays(3000, 0.1, 60.0)
+    assert not auto.compile_pays(2999, 0.1, 60.0)
     assert not auto.compile_pays(None, 10.0, 0.0)  # unknown length: eager
 
     long_run = auto.AutoCompile(planned_steps=10**6, verbose=False)
@@ -279,6 +281,17 @@ def test_the_auto_compile_cost_model():
     short_run.steps = 6
     assert short_run.decide(short, eager_step_seconds=0.05) is False
     assert short.jit_compile is False
+
+    # Compiling left a marker in the cache folder: the same architecture (a
+    # rerun, a reloaded model) expects the warm cache's shorter compilation;
+    # another architecture does not.
+    assert auto.was_compiled_before(small_gan())
+    assert auto.estimated_compile_seconds(small_gan()) == pytest.approx(
+        cold * auto.AUTO_WARM_CACHE_FACTOR
+    )
+    other = gb.models.GAN(mlp_generator(hidden=8), mlp_discriminator(), latent_dim=4, seed=0)
+    other.compile()
+    assert not auto.was_compiled_before(other)
 
 
 def test_auto_compiles_a_long_fit_once_and_matches_eager(monkeypatch, capsys):
