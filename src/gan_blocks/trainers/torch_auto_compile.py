@@ -136,7 +136,7 @@ def compile_pays(
 
     Example:
     >>> from gan_blocks.trainers.torch_auto_compile import compile_pays
-    >>> compile_pays(2000, eager_step_seconds=0.1, compile_seconds=60.0)
+    >>> compile_pays(3000, eager_step_seconds=0.1, compile_seconds=60.0)
     True
     >>> compile_pays(500, eager_step_seconds=0.1, compile_seconds=60.0)
     False
@@ -152,7 +152,7 @@ def break_even_steps(eager_step_seconds: float, compile_seconds: float) -> int:
     Example:
     >>> from gan_blocks.trainers.torch_auto_compile import break_even_steps
     >>> break_even_steps(eager_step_seconds=0.1, compile_seconds=60.0)
-    2000
+    3000
     """
     return math.ceil(compile_seconds / (AUTO_SAVED_FRACTION * eager_step_seconds))
 
