@@ -243,9 +243,10 @@ def stay_eager(model: Any) -> None:
     Args:
         model: A model compiled with `jit_compile="auto"`.
     """
+    said = getattr(model, "_auto_compile_refused", False)  # Each player's loss may report it.
     model.jit_compile = False
     model._auto_compile_refused = True
-    if getattr(model, "_auto_verbose", False):
+    if getattr(model, "_auto_verbose", False) and not said:
         print(
             f'{type(model).__name__}: jit_compile="auto" stays eager on torch: its losses '
             "do not trace in one graph (a layer drawing Keras random numbers, such as "
