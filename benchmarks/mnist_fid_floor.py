@@ -76,6 +76,17 @@ def main():
         metric.update_features(features_first, features_last)
     fid_value, kid_values = fid.result(), kid.log_values()
     score_seconds = time.perf_counter() - start
+    # Precision/recall (k=3) and density/coverage (k=5), the papers' settings.
+    start = time.perf_counter()
+    manifold_metrics = (
+        gb.metrics.PrecisionRecall(feature_extractor=extractor),
+        gb.metrics.DensityCoverage(feature_extractor=extractor),
+    )
+    manifold_values = {}
+    for metric in manifold_metrics:
+        metric.update_features(features_first, features_last)
+        manifold_values.update(metric.log_values())
+    manifold_seconds = time.perf_counter() - start
 
     # Controls (2.5k vs 2.5k): halves of the images the classifier was trained
     # on, and halves of the held-out images; their gap to the number above shows
@@ -93,14 +104,24 @@ def main():
     print(f"classifier accuracy on the last 5,000: {accuracy:.4f}")
     print(f"FID floor (first 5k vs last 5k): {fid_value:.4f}")
     print(f"KID (100 subsets of 1000): {kid_values['kid']:.6f} +- {kid_values['kid_std']:.6f}")
+    text = ", ".join(f"{name} {value:.4f}" for name, value in manifold_values.items())
+    print(f"real vs real: {text} ({manifold_seconds:.1f} s)")
     for label, value in controls.items():
         print(f"control FID within the {label} (2.5k vs 2.5k): {value:.4f}")
     if args.generator:
         gan = keras.models.load_model(args.generator)
         samples = gan.generate(num_samples=5000, seed=args.seed)
         generated = gb.metrics.FrechetDistance(feature_extractor=extractor, batch_size=500)
-        generated.update_features(features_last, generated.extract_features(samples))
+        sample_features = generated.extract_features(samples)
+        generated.update_features(features_last, sample_features)
         print(f"FID of {args.generator} (5k samples vs last 5k real): {generated.result():.4f}")
+        values = {}
+        for metric in manifold_metrics:
+            metric.reset_state()
+            metric.update_features(features_last, sample_features)
+            values.update(metric.log_values())
+        text = ", ".join(f"{name} {value:.4f}" for name, value in values.items())
+        print(f"{args.generator} (5k samples vs last 5k real): {text}")
     print(f"protocol: {fid.protocol}")
     print(
         f"time: classifier training {train_seconds:.1f} s, features + FID + KID "

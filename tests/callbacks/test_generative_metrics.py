@@ -126,3 +126,24 @@ def test_validation():
     assert callback.num_samples == 16
     with pytest.raises(ValueError, match="generate"):
         callback.evaluate()
+
+
+def test_reference_statistics_replace_the_real_images():
+    gan = make_gan()
+    real = toy_data(96)
+    stats = gb.metrics.reference_statistics(real, identity)
+
+    def evaluate(real_data):
+        metrics = [
+            gb.metrics.FrechetDistance(feature_extractor=identity),
+            gb.metrics.PrecisionRecall(feature_extractor=identity),
+            gb.metrics.DensityCoverage(feature_extractor=identity),
+        ]
+        callback = gb.callbacks.GenerativeMetrics(real_data, metrics, batch_size=48)
+        callback.set_model(gan)
+        return callback.num_samples, callback.evaluate()
+
+    from_images, from_statistics = evaluate(real), evaluate(stats)
+    assert from_statistics[0] == from_images[0] == 96
+    assert sorted(from_statistics[1]) == ["coverage", "density", "fid", "precision", "recall"]
+    assert from_statistics[1] == pytest.approx(from_images[1], abs=1e-9)

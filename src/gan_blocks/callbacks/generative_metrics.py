@@ -9,16 +9,21 @@ from typing import Any
 import keras
 import numpy as np
 
+from gan_blocks.metrics.density_coverage import DensityCoverage
 from gan_blocks.metrics.frechet_distance import FrechetDistance
 from gan_blocks.metrics.generative_metric import GenerativeMetric
 from gan_blocks.metrics.inception_score import InceptionScore
 from gan_blocks.metrics.kernel_distance import KernelDistance
+from gan_blocks.metrics.precision_recall import PrecisionRecall
+from gan_blocks.metrics.reference_statistics import ReferenceStatistics
 
 _METRICS_BY_NAME = {
     "fid": FrechetDistance,
     "kid": KernelDistance,
     "inception_score": InceptionScore,
     "is": InceptionScore,
+    "precision_recall": PrecisionRecall,
+    "density_coverage": DensityCoverage,
 }
 
 
@@ -68,12 +73,15 @@ class GenerativeMetrics(keras.callbacks.Callback):
 
     Args:
         real_data: Real images as a numpy array, in the range the metrics'
-            feature extractor expects ([-1, 1] for InceptionV3).
+            feature extractor expects ([-1, 1] for InceptionV3), or
+            `gb.metrics.ReferenceStatistics` computed once with the metrics'
+            extractor (`gb.metrics.reference_statistics`).
         metrics: List of `gb.metrics` objects (or the names `"fid"`,
-            `"kid"`, `"inception_score"` for their defaults). Default:
+            `"kid"`, `"inception_score"`, `"precision_recall"`,
+            `"density_coverage"` for their defaults). Default:
             `[gb.metrics.FrechetDistance()]`.
         num_samples: Generated images per evaluation; default
-            `len(real_data)`.
+            `len(real_data)` (the statistics' image count).
         every_n_epochs: Evaluate every this many epochs.
         batch_size: Images generated and fed to the metrics per step.
         seed: Seed of the latents; `None` for fresh latents at every
@@ -106,11 +114,13 @@ class GenerativeMetrics(keras.callbacks.Callback):
         verbose: int = 0,
     ):
         super().__init__()
-        real_data = np.asarray(real_data)
-        if real_data.ndim < 2 or len(real_data) < 2:
+        self.reference = real_data if isinstance(real_data, ReferenceStatistics) else None
+        real_data = np.zeros((0, 0)) if self.reference is not None else np.asarray(real_data)
+        if self.reference is None and (real_data.ndim < 2 or len(real_data) < 2):
             raise ValueError(
                 "`real_data` must be a numpy array of at least 2 real images, shape "
-                f"(n, ...). Received shape {real_data.shape}."
+                f"(n, ...), or gb.metrics.ReferenceStatistics. Received shape "
+                f"{real_data.shape}."
             )
         self.real_data = real_data
         metrics = [FrechetDistance()] if metrics is None else list(metrics)
@@ -125,7 +135,8 @@ class GenerativeMetrics(keras.callbacks.Callback):
                 "`name=` arguments."
             )
         self.log_names = names
-        num_samples = len(real_data) if num_samples is None else num_samples
+        if num_samples is None:
+            num_samples = len(real_data) if self.reference is None else self.reference.count
         for argument, value in (
             ("num_samples", num_samples),
             ("every_n_epochs", every_n_epochs),
@@ -162,7 +173,9 @@ class GenerativeMetrics(keras.callbacks.Callback):
     def _feed_real_data(self) -> None:
         for metric in self.metrics:
             metric.reset_state()
-        if any(metric.uses_real_images for metric in self.metrics):
+            if self.reference is not None:
+                metric.update_reference(self.reference)
+        if self.reference is None and any(metric.uses_real_images for metric in self.metrics):
             for start in range(0, len(self.real_data), self.batch_size):
                 self._feed(self.real_data[start : start + self.batch_size], real=True)
         self._real_seen = True

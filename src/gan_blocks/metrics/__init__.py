@@ -1,10 +1,13 @@
-"""Streaming evaluation metrics for generative models (FID, KID, IS).
+"""Streaming evaluation metrics for generative models.
+
+FID, KID, IS, precision/recall and density/coverage.
 
 The metrics are `keras.metrics.Metric` objects updated with
 `update_state(real_images, generated_images)`; statistics accumulate on the
 host in float64, so they run eagerly (e.g. from `gb.callbacks.GenerativeMetrics`).
 """
 
+from gan_blocks.metrics.density_coverage import DensityCoverage
 from gan_blocks.metrics.feature_extractors import (
     inception_v3_feature_extractor,
     train_classifier_feature_extractor,
@@ -13,13 +16,19 @@ from gan_blocks.metrics.frechet_distance import FrechetDistance, frechet_distanc
 from gan_blocks.metrics.generative_metric import GenerativeMetric
 from gan_blocks.metrics.inception_score import InceptionScore
 from gan_blocks.metrics.kernel_distance import KernelDistance
+from gan_blocks.metrics.precision_recall import PrecisionRecall
+from gan_blocks.metrics.reference_statistics import ReferenceStatistics, reference_statistics
 
 __all__ = [
+    "DensityCoverage",
     "FrechetDistance",
     "GenerativeMetric",
     "InceptionScore",
     "KernelDistance",
+    "PrecisionRecall",
+    "ReferenceStatistics",
     "frechet_distance",
     "inception_v3_feature_extractor",
+    "reference_statistics",
     "train_classifier_feature_extractor",
 ]

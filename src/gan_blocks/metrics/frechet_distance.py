@@ -89,6 +89,18 @@ class _Moments:
         self.sum += centered.sum(axis=0)
         self.outer += centered.T @ centered
 
+    @classmethod
+    def from_mean_and_covariance(
+        cls, mean: np.ndarray, covariance: np.ndarray, count: int
+    ) -> _Moments:
+        """Moments that `count` features with this mean and covariance would give."""
+        moments = cls()
+        moments.count = int(count)
+        moments.shift = np.array(mean, dtype="float64")
+        moments.sum = np.zeros_like(moments.shift)
+        moments.outer = np.array(covariance, dtype="float64") * (count - 1)
+        return moments
+
     def mean_and_covariance(self) -> tuple[np.ndarray, np.ndarray]:
         mean = self.sum / self.count
         covariance = (self.outer - self.count * np.outer(mean, mean)) / (self.count - 1)
@@ -180,6 +192,21 @@ class FrechetDistance(GenerativeMetric):
 
     def _accumulate(self, features: np.ndarray, real: bool) -> None:
         (self._real_moments if real else self._generated_moments).update(features)
+
+    def update_reference(self, statistics: Any, check_extractor: bool = True) -> None:
+        """Uses precomputed real-image moments (exact, whatever the features kept).
+
+        Args:
+            statistics: A `gb.metrics.ReferenceStatistics`.
+            check_extractor: Whether to require the same feature extractor.
+        """
+        self._check_reference(statistics, check_extractor)
+        self.reset_real_state()
+        self._real_moments = _Moments.from_mean_and_covariance(
+            statistics.mean, statistics.covariance, statistics.count
+        )
+        self.num_real = statistics.count
+        self.feature_dim = statistics.feature_dim
 
     def statistics(self) -> dict[str, np.ndarray]:
         """Means and covariances (float64) of the real and generated features.

@@ -240,6 +240,71 @@ class GenerativeMetric(keras.metrics.Metric):
             else:
                 self.num_generated += len(features)
 
+    @property
+    def extractor_identity(self) -> str:
+        """The extractor's name, with the weights for the default InceptionV3.
+
+        `gb.metrics.ReferenceStatistics` records it, and `update_reference`
+        checks that it matches.
+        """
+        name = self.feature_extractor_name
+        if self.uses_default_extractor:
+            name = f"{name} (weights={self.weights})"
+        return name
+
+    def _check_reference(self, statistics: Any, check_extractor: bool) -> None:
+        from gan_blocks.metrics.reference_statistics import ReferenceStatistics
+
+        if not isinstance(statistics, ReferenceStatistics):
+            raise TypeError(
+                "`update_reference` takes gb.metrics.ReferenceStatistics (from "
+                "gb.metrics.reference_statistics(...) or ReferenceStatistics.load(path)). "
+                f"Received: {type(statistics).__name__}."
+            )
+        if check_extractor and statistics.feature_extractor != self.extractor_identity:
+            raise ValueError(
+                f"The reference statistics were computed with the feature extractor "
+                f"{statistics.feature_extractor!r}, but {type(self).__name__} uses "
+                f"{self.extractor_identity!r}: features of different extractors are not "
+                "comparable. Use the same extractor, or pass check_extractor=False when "
+                "they are the same network under another name."
+            )
+        if self.feature_dim is not None and statistics.feature_dim != self.feature_dim:
+            raise ValueError(
+                f"The reference statistics hold {statistics.feature_dim}-d features, but "
+                f"the metric has seen {self.feature_dim}-d ones. Use the same extractor, or "
+                "call reset_state()."
+            )
+
+    def update_reference(self, statistics: Any, check_extractor: bool = True) -> None:
+        """Replaces the real-image statistics with precomputed reference statistics.
+
+        The real set is then encoded once (`gb.metrics.reference_statistics`,
+        saved as `.npz`) instead of at every evaluation. Metrics that do not
+        use real images (the Inception Score) ignore it.
+
+        Args:
+            statistics: A `gb.metrics.ReferenceStatistics`.
+            check_extractor: Whether to require that the statistics were
+                computed with this metric's feature extractor (by name, and
+                weights for the default InceptionV3).
+
+        Raises:
+            ValueError: Different extractor, feature size, or (for metrics
+                that need feature vectors) statistics saved without features.
+        """
+        if not self.uses_real_images:
+            return
+        self._check_reference(statistics, check_extractor)
+        if statistics.features is None or len(statistics.features) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs real feature vectors, but these reference "
+                "statistics keep only the mean and covariance (max_features=0). Recompute "
+                "them with max_features > 0 (50000 by default)."
+            )
+        self.reset_real_state()
+        self.update_features(real_features=statistics.features)
+
     def reset_state(self) -> None:
         """Clears the statistics of both the real and the generated images."""
         self.reset_real_state()

@@ -1,0 +1,1 @@
+"""The `gan-blocks` console command (`gan-blocks evaluate ...`)."""

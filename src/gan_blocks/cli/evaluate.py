@@ -1,0 +1,219 @@
+"""`gan-blocks evaluate`: FID, KID, IS, precision/recall, density/coverage from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from gan_blocks.cli import image_sources
+
+METRIC_NAMES = ("fid", "kid", "precision_recall", "density_coverage", "inception_score")
+ALIASES = {"pr": "precision_recall", "dc": "density_coverage", "is": "inception_score"}
+CHUNK = 500  # images per feature pass (and per progress update)
+
+
+def add_parser(commands: Any) -> None:
+    """Adds `evaluate` to the `gan-blocks` sub-commands."""
+    parser = commands.add_parser(
+        "evaluate",
+        help="score generated images against real ones",
+        description=(
+            "Score generated images against a real reference set. SOURCE is a saved "
+            "gan-blocks model (.keras: its `generate` samples, EMA generator by default), a "
+            "folder of PNG/JPEG images, or an .npz of images (uint8, or float in [-1, 1]). "
+            "REFERENCE is a folder, an .npz of images, or reference statistics saved with "
+            "--save-reference / gb.metrics.reference_statistics(...).save(path)."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("source", help="model .keras, image folder or images .npz")
+    parser.add_argument("--reference", required=True, help="image folder, .npz, or statistics")
+    parser.add_argument(
+        "--metrics",
+        default="fid,kid,precision_recall,density_coverage",
+        help=f"comma-separated, from {', '.join(METRIC_NAMES)} (pr, dc, is for short)",
+    )
+    parser.add_argument(
+        "--extractor",
+        default="inception",
+        help="'inception' (InceptionV3 pool3, images resized to 299x299) or a .keras model "
+        "mapping images to feature vectors",
+    )
+    parser.add_argument(
+        "--weights",
+        default="imagenet",
+        help="weights of the InceptionV3 extractor: 'imagenet' (downloaded once into the "
+        "Keras cache) or a local weights file",
+    )
+    parser.add_argument("--num-samples", type=int, default=10_000, help="samples of a model")
+    parser.add_argument("--seed", type=int, default=0, help="seed of a model's latents")
+    parser.add_argument("--no-ema", action="store_true", help="sample the raw generator")
+    parser.add_argument("--truncation", type=float, default=None, help="latent truncation")
+    parser.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 3),
+        default=None,
+        help="channels of folder images (default: the first image's)",
+    )
+    parser.add_argument("--batch-size", type=int, default=64, help="images per extractor call")
+    parser.add_argument(
+        "--save-reference",
+        default=None,
+        help="save the reference's statistics to this .npz for later runs",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def _metric_names(text: str, default_extractor: bool) -> list[str]:
+    names = []
+    for name in (part.strip().lower() for part in text.split(",") if part.strip()):
+        name = ALIASES.get(name, name)
+        if name not in METRIC_NAMES:
+            raise ValueError(
+                f"Unknown metric {name!r}; choose from {', '.join(METRIC_NAMES)} (or pr, dc, is)."
+            )
+        if name == "inception_score" and not default_extractor:
+            raise ValueError(
+                "The Inception Score needs InceptionV3's class logits: use it with "
+                "--extractor inception."
+            )
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ValueError(f"--metrics names no metric. Received {text!r}.")
+    return names
+
+
+def _build_metrics(names: list[str], extractor: Any, weights: str, batch_size: int) -> list:
+    import gan_blocks as gb
+
+    classes = {
+        "fid": gb.metrics.FrechetDistance,
+        "kid": gb.metrics.KernelDistance,
+        "precision_recall": gb.metrics.PrecisionRecall,
+        "density_coverage": gb.metrics.DensityCoverage,
+    }
+    metrics = []
+    for name in names:
+        if name == "inception_score":
+            metrics.append(gb.metrics.InceptionScore(weights=weights, batch_size=batch_size))
+        elif extractor is None:
+            metrics.append(classes[name](weights=weights, batch_size=batch_size))
+        else:
+            metrics.append(classes[name](feature_extractor=extractor, batch_size=batch_size))
+    return metrics
+
+
+def _reference(args: argparse.Namespace, extractor: Any):
+    import gan_blocks as gb
+
+    path = args.reference
+    if path.endswith(".npz") and os.path.isfile(path):
+        with np.load(path, allow_pickle=False) as data:
+            is_statistics = image_sources.STATISTICS_KEY in data.files
+        if is_statistics:
+            return gb.metrics.ReferenceStatistics.load(path), "statistics"
+    images = image_sources.read_images(path, args.channels)
+    batches = (images[i : i + CHUNK] for i in range(0, len(images), CHUNK))
+
+    def with_progress():
+        for index, batch in enumerate(batches):
+            yield batch
+            image_sources.progress(
+                "encoding the reference", index * CHUNK + len(batch), len(images)
+            )
+
+    statistics = gb.metrics.reference_statistics(
+        with_progress(), extractor, weights=args.weights, batch_size=args.batch_size
+    )
+    statistics.protocol["source"] = os.path.abspath(path)
+    return statistics, "images"
+
+
+def _source_images(args: argparse.Namespace) -> np.ndarray:
+    if args.source.endswith(".keras"):
+        if not os.path.isfile(args.source):
+            raise FileNotFoundError(f"No such model file: {args.source!r}.")
+        if args.num_samples < 2:
+            raise ValueError(f"--num-samples must be >= 2. Received {args.num_samples}.")
+        return image_sources.generated_images(
+            args.source,
+            args.num_samples,
+            args.seed,
+            use_ema=not args.no_ema,
+            truncation=args.truncation,
+        )
+    return image_sources.read_images(args.source, args.channels)
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """Computes the requested metrics; returns values, counts and protocol."""
+    import keras
+
+    start = time.perf_counter()
+    for what, path in (("SOURCE", args.source), ("--reference", args.reference)):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No such file or folder for {what}: {path!r}.")
+    extractor = None
+    if args.extractor != "inception":
+        if not os.path.isfile(args.extractor):
+            raise FileNotFoundError(f"No such extractor model: {args.extractor!r}.")
+        extractor = keras.models.load_model(args.extractor)
+    names = _metric_names(args.metrics, extractor is None)
+    metrics = _build_metrics(names, extractor, args.weights, args.batch_size)
+    statistics, reference_kind = None, None
+    if any(metric.uses_real_images for metric in metrics) or args.save_reference:
+        statistics, reference_kind = _reference(args, extractor)
+        if args.save_reference:
+            statistics.save(args.save_reference)
+        for metric in metrics:
+            metric.update_reference(statistics)
+    images = _source_images(args)
+    features_by_extractor: dict[int, np.ndarray] = {}
+    for index in range(0, len(images), CHUNK):
+        batch = images[index : index + CHUNK]
+        features_by_extractor.clear()
+        for metric in metrics:
+            key = id(metric.get_feature_extractor())
+            if key not in features_by_extractor:
+                features_by_extractor[key] = metric.extract_features(batch)
+            metric.update_features(generated_features=features_by_extractor[key])
+        image_sources.progress("encoding the source", index + len(batch), len(images))
+    values: dict[str, float] = {}
+    for metric in metrics:
+        values.update(metric.log_values())
+    return {
+        "metrics": values,
+        "num_generated": int(len(images)),
+        "num_real": None if statistics is None else statistics.count,
+        "source": os.path.abspath(args.source),
+        "reference": os.path.abspath(args.reference),
+        "reference_kind": reference_kind,
+        "feature_extractor": metrics[0].extractor_identity,
+        "backend": keras.backend.backend(),
+        "seconds": round(time.perf_counter() - start, 2),
+        "protocol": {metric.name: metric.protocol for metric in metrics},
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """`gan-blocks evaluate`: prints the metrics (JSON with `--json`)."""
+    report = evaluate(args)
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+        return 0
+    print(
+        f"{report['num_generated']} images of {args.source} vs {report['num_real']} of "
+        f"{args.reference}, features: {report['feature_extractor']}"
+    )
+    for name, value in report["metrics"].items():
+        print(f"{name}: {value:.6g}")
+    print(f"({report['seconds']:.1f} s)")
+    return 0

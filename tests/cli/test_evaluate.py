@@ -1,0 +1,195 @@
+"""`gan-blocks evaluate` against the metrics computed directly in Python."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+import gan_blocks as gb
+from gan_blocks.cli.main import main
+
+
+def write_png_folder(folder, images):
+    os.makedirs(folder, exist_ok=True)
+    for index, image in enumerate(images):
+        Image.fromarray(image[..., 0]).save(os.path.join(folder, f"{index:03d}.png"))
+
+
+def digits(seed, count):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (count, 8, 8, 1)).astype("uint8")
+
+
+@pytest.fixture
+def extractor_path(tmp_path):
+    extractor = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(6, kernel_initializer=keras.initializers.GlorotUniform(seed=1)),
+        ],
+        name="tiny_extractor",
+    )
+    path = str(tmp_path / "extractor.keras")
+    extractor.save(path)
+    return path
+
+
+def expected_values(real, generated, extractor_path):
+    extractor = keras.models.load_model(extractor_path)
+    features = [np.asarray(extractor.predict(x, verbose=0)) for x in (real, generated)]
+    values = {}
+    for metric in (
+        gb.metrics.FrechetDistance(lambda x: x),
+        gb.metrics.PrecisionRecall(lambda x: x),
+        gb.metrics.DensityCoverage(lambda x: x),
+    ):
+        metric.update_features(*features)
+        values.update(metric.log_values())
+    return values
+
+
+def run_json(capsys, *argv):
+    assert main(["evaluate", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_folders_and_saved_statistics_give_the_metrics(tmp_path, capsys, extractor_path):
+    real, fake = digits(0, 60), digits(1, 50)
+    write_png_folder(tmp_path / "real", real)
+    write_png_folder(tmp_path / "fake" / "nested", fake)
+    stats_path = str(tmp_path / "real_stats.npz")
+    options = ["--extractor", extractor_path, "--metrics", "fid,pr,dc"]
+    report = run_json(
+        capsys,
+        str(tmp_path / "fake"),
+        "--reference",
+        str(tmp_path / "real"),
+        "--save-reference",
+        stats_path,
+        *options,
+    )
+    expected = expected_values(real / 127.5 - 1, fake / 127.5 - 1, extractor_path)
+    assert report["metrics"] == pytest.approx(expected, abs=1e-6)
+    assert (report["num_real"], report["num_generated"]) == (60, 50)
+    assert report["feature_extractor"] == "tiny_extractor"
+    # The saved statistics stand in for the reference folder.
+    again = run_json(capsys, str(tmp_path / "fake"), "--reference", stats_path, *options)
+    assert again["reference_kind"] == "statistics"
+    assert again["metrics"] == pytest.approx(report["metrics"], abs=1e-9)
+
+
+def test_a_saved_model_is_sampled_with_its_generate(tmp_path, capsys, extractor_path):
+    generator = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(64, activation="tanh"),
+            keras.layers.Reshape((8, 8, 1)),
+        ]
+    )
+    discriminator = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    gan = gb.models.GAN(generator, discriminator, latent_dim=4, seed=0)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    gan.fit(digits(0, 32) / 127.5 - 1, batch_size=16, epochs=1, verbose=0)
+    model_path = str(tmp_path / "gan.keras")
+    gan.save(model_path)
+    real = digits(2, 40)
+    np.savez(tmp_path / "real.npz", images=real)
+    report = run_json(
+        capsys,
+        model_path,
+        "--reference",
+        str(tmp_path / "real.npz"),
+        "--num-samples",
+        "120",
+        "--seed",
+        "3",
+        "--extractor",
+        extractor_path,
+        "--metrics",
+        "fid,pr,dc",
+    )
+    seeds = np.random.default_rng(3).integers(0, 2**31 - 1, size=2)
+    samples = np.concatenate(
+        [gan.generate(num_samples=n, seed=int(s)) for n, s in zip((100, 20), seeds)]
+    )
+    expected = expected_values(real / 127.5 - 1, samples, extractor_path)
+    assert report["num_generated"] == 120
+    assert report["metrics"] == pytest.approx(expected, abs=1e-5)
+
+
+def test_bad_input_is_reported_without_a_traceback(tmp_path, capsys, extractor_path):
+    write_png_folder(tmp_path / "real", digits(0, 10))
+    cases = [
+        (["missing_folder", "--reference", str(tmp_path / "real")], "No such file or folder"),
+        (
+            [
+                str(tmp_path / "real"),
+                "--reference",
+                str(tmp_path / "real"),
+                "--metrics",
+                "fod",
+                "--extractor",
+                extractor_path,
+            ],
+            "Unknown metric 'fod'",
+        ),
+        (
+            [
+                str(tmp_path / "real"),
+                "--reference",
+                str(tmp_path / "real"),
+                "--metrics",
+                "is",
+                "--extractor",
+                extractor_path,
+            ],
+            "Inception Score needs InceptionV3",
+        ),
+    ]
+    write_png_folder(tmp_path / "mixed", digits(1, 3))
+    Image.fromarray(np.zeros((9, 8), "uint8")).save(tmp_path / "mixed" / "odd.png")
+    cases.append(
+        (
+            [
+                str(tmp_path / "mixed"),
+                "--reference",
+                str(tmp_path / "real"),
+                "--extractor",
+                extractor_path,
+            ],
+            "must all have one size",
+        )
+    )
+    for argv, message in cases:
+        assert main(["evaluate", *argv]) == 2
+        error = capsys.readouterr().err
+        assert error.strip().splitlines()[-1].startswith("gan-blocks evaluate: error:"), error
+        assert message in error, (message, error)
+
+
+def test_the_console_command_is_installed(tmp_path, extractor_path):
+    write_png_folder(tmp_path / "real", digits(0, 12))
+    command = [
+        sys.executable,
+        "-m",
+        "gan_blocks.cli.main",
+        "evaluate",
+        str(tmp_path / "real"),
+        "--reference",
+        str(tmp_path / "real"),
+        "--extractor",
+        extractor_path,
+        "--metrics",
+        "fid",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "fid: " in result.stdout
