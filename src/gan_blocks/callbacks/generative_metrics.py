@@ -119,8 +119,8 @@ class GenerativeMetrics(keras.callbacks.Callback):
         if self.reference is None and (real_data.ndim < 2 or len(real_data) < 2):
             raise ValueError(
                 "`real_data` must be a numpy array of at least 2 real images, shape "
-                f"(n, ...), or gb.metrics.ReferenceStatistics. Received shape "
-                f"{real_data.shape}."
+                f"(n, ...). Received shape {real_data.shape}. (Reference statistics "
+                "computed once with gb.metrics.reference_statistics are accepted too.)"
             )
         self.real_data = real_data
         metrics = [FrechetDistance()] if metrics is None else list(metrics)
