@@ -193,3 +193,40 @@ def test_the_console_command_is_installed(tmp_path, extractor_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "fid: " in result.stdout
+
+
+@pytest.mark.filterwarnings("ignore:FID from")
+def test_the_fid_inception_extractor_gives_fid_and_inception_score(tmp_path, capsys):
+    from gan_blocks.metrics import fid_inception
+
+    network = gb.metrics.fid_inception_v3(weights=None, output="both")
+    weights = str(tmp_path / "fid_weights.npz")
+    np.savez(weights, **fid_inception.state_dict_from_model(network))
+    real, fake = digits(0, 12), digits(1, 10)
+    write_png_folder(tmp_path / "real", real)
+    write_png_folder(tmp_path / "fake", fake)
+    report = run_json(
+        capsys,
+        str(tmp_path / "fake"),
+        "--reference",
+        str(tmp_path / "real"),
+        "--extractor",
+        "fid-inception",
+        "--weights",
+        weights,
+        "--metrics",
+        "fid,is",
+    )
+
+    def outputs(images):
+        rgb = np.repeat(images / 127.5 - 1, 3, axis=-1).astype("float32")
+        return [keras.ops.convert_to_numpy(t) for t in network(rgb, training=False)]
+
+    (real_pool, _), (fake_pool, fake_logits) = outputs(real), outputs(fake)
+    fid = gb.metrics.FrechetDistance(lambda x: x)
+    fid.update_features(real_pool, fake_pool)
+    score = gb.metrics.InceptionScore(lambda x: x, from_logits=True)
+    score.update_state(generated_images=fake_logits)
+    assert report["metrics"]["fid"] == pytest.approx(fid.result(), rel=1e-3)
+    assert report["metrics"]["inception_score"] == pytest.approx(score.result(), rel=1e-4)
+    assert report["feature_extractor"] == "fid_inception_v3_pool (weights=fid_weights.npz)"

@@ -41,14 +41,16 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--extractor",
         default="inception",
-        help="'inception' (InceptionV3 pool3, images resized to 299x299) or a .keras model "
-        "mapping images to feature vectors",
+        help="'fid-inception' (the TF-FID Inception of published FIDs, pytorch-fid's "
+        "weights), 'inception' (keras.applications InceptionV3, ImageNet weights), or a "
+        ".keras model mapping images to feature vectors",
     )
     parser.add_argument(
         "--weights",
-        default="imagenet",
-        help="weights of the InceptionV3 extractor: 'imagenet' (downloaded once into the "
-        "Keras cache) or a local weights file",
+        default=None,
+        help="weights of the Inception extractors: for 'fid-inception' pytorch-fid's .pth, "
+        "its .npz conversion (gan-blocks convert-inception) or URL (default: its release "
+        "URL); for 'inception' 'imagenet' (default) or a local weights file",
     )
     parser.add_argument("--num-samples", type=int, default=10_000, help="samples of a model")
     parser.add_argument("--seed", type=int, default=0, help="seed of a model's latents")
@@ -82,7 +84,7 @@ def _metric_names(text: str, default_extractor: bool) -> list[str]:
         if name == "inception_score" and not default_extractor:
             raise ValueError(
                 "The Inception Score needs InceptionV3's class logits: use it with "
-                "--extractor inception."
+                "--extractor fid-inception or inception."
             )
         if name not in names:
             names.append(name)
@@ -91,8 +93,12 @@ def _metric_names(text: str, default_extractor: bool) -> list[str]:
     return names
 
 
-def _build_metrics(names: list[str], extractor: Any, weights: str, batch_size: int) -> list:
+def _build_metrics(
+    names: list[str], extractor: Any, args: argparse.Namespace, batch_size: int
+) -> list:
     import gan_blocks as gb
+
+    weights = args.weights
 
     classes = {
         "fid": gb.metrics.FrechetDistance,
@@ -102,7 +108,13 @@ def _build_metrics(names: list[str], extractor: Any, weights: str, batch_size: i
     }
     metrics = []
     for name in names:
-        if name == "inception_score":
+        if name == "inception_score" and args.extractor == "fid-inception":
+            # TF-FID's Inception Score: softmax of the 1008 logits.
+            classifier = gb.metrics.fid_inception_v3(weights=weights, output="logits")
+            metrics.append(
+                gb.metrics.InceptionScore(classifier, from_logits=True, batch_size=batch_size)
+            )
+        elif name == "inception_score":
             metrics.append(gb.metrics.InceptionScore(weights=weights, batch_size=batch_size))
         elif extractor is None:
             metrics.append(classes[name](weights=weights, batch_size=batch_size))
@@ -131,7 +143,10 @@ def _reference(args: argparse.Namespace, extractor: Any):
             )
 
     statistics = gb.metrics.reference_statistics(
-        with_progress(), extractor, weights=args.weights, batch_size=args.batch_size
+        with_progress(),
+        extractor,
+        weights=args.weights if extractor is None else "imagenet",
+        batch_size=args.batch_size,
     )
     statistics.protocol["source"] = os.path.abspath(path)
     return statistics, "images"
@@ -162,12 +177,20 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         if not os.path.exists(path):
             raise FileNotFoundError(f"No such file or folder for {what}: {path!r}.")
     extractor = None
-    if args.extractor != "inception":
+    if args.extractor == "fid-inception":
+        import gan_blocks as gb
+        from gan_blocks.metrics.fid_inception import FID_WEIGHTS_URL
+
+        args.weights = args.weights or FID_WEIGHTS_URL
+        extractor = gb.metrics.fid_inception_v3(weights=args.weights, output="pool")
+    elif args.extractor != "inception":
         if not os.path.isfile(args.extractor):
             raise FileNotFoundError(f"No such extractor model: {args.extractor!r}.")
         extractor = keras.models.load_model(args.extractor)
-    names = _metric_names(args.metrics, extractor is None)
-    metrics = _build_metrics(names, extractor, args.weights, args.batch_size)
+    if args.extractor == "inception":
+        args.weights = args.weights or "imagenet"
+    names = _metric_names(args.metrics, extractor is None or args.extractor == "fid-inception")
+    metrics = _build_metrics(names, extractor, args, args.batch_size)
     statistics, reference_kind = None, None
     if any(metric.uses_real_images for metric in metrics) or args.save_reference:
         statistics, reference_kind = _reference(args, extractor)

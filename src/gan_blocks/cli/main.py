@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gan_blocks.cli import evaluate
+from gan_blocks.cli import convert_inception, evaluate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     evaluate.add_parser(commands)
+    convert_inception.add_parser(commands)
     return parser
 
 

@@ -12,6 +12,7 @@ from gan_blocks.metrics.feature_extractors import (
     inception_v3_feature_extractor,
     train_classifier_feature_extractor,
 )
+from gan_blocks.metrics.fid_inception import fid_inception_v3
 from gan_blocks.metrics.frechet_distance import FrechetDistance, frechet_distance
 from gan_blocks.metrics.generative_metric import GenerativeMetric
 from gan_blocks.metrics.inception_score import InceptionScore
@@ -27,6 +28,7 @@ __all__ = [
     "KernelDistance",
     "PrecisionRecall",
     "ReferenceStatistics",
+    "fid_inception_v3",
     "frechet_distance",
     "inception_v3_feature_extractor",
     "reference_statistics",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import keras
@@ -135,6 +136,16 @@ class GenerativeMetric(keras.metrics.Metric):
         )
 
     @property
+    def uses_inception_input(self) -> bool:
+        """Whether images are checked for [-1, 1] and grayscale is repeated to RGB.
+
+        True for the default InceptionV3 and for `gb.metrics.fid_inception_v3`.
+        """
+        return self.uses_default_extractor or bool(
+            getattr(self._feature_extractor, "_gan_blocks_inception_input", False)
+        )
+
+    @property
     def feature_extractor_name(self) -> str:
         """Name of the feature extractor (without building the default one)."""
         if self._feature_extractor is None:
@@ -153,7 +164,7 @@ class GenerativeMetric(keras.metrics.Metric):
             Numpy float64 array of shape `(n, features)`.
         """
         images = to_numpy(images, "images")
-        if self.uses_default_extractor:
+        if self.uses_inception_input:
             images = feature_extractors.prepare_inception_images(images)
         if images.ndim < 1 or len(images) == 0:
             raise ValueError(
@@ -250,6 +261,10 @@ class GenerativeMetric(keras.metrics.Metric):
         name = self.feature_extractor_name
         if self.uses_default_extractor:
             name = f"{name} (weights={self.weights})"
+        elif hasattr(self._feature_extractor, "_gan_blocks_weights"):
+            name = (
+                f"{name} (weights={os.path.basename(self._feature_extractor._gan_blocks_weights)})"
+            )
         return name
 
     def _check_reference(self, statistics: Any, check_extractor: bool) -> None:
@@ -378,7 +393,8 @@ class GenerativeMetric(keras.metrics.Metric):
             shape = None
             if isinstance(extractor, keras.Model) and getattr(extractor, "inputs", None):
                 shape = list(extractor.inputs[0].shape[1:])
-            protocol.update(extractor_input_shape=shape, resize="none (the extractor's own)")
+            resize = getattr(extractor, "_gan_blocks_resize", "none (the extractor's own)")
+            protocol.update(extractor_input_shape=shape, resize=resize)
         if not self.uses_real_images:
             protocol.pop("num_real")
         return protocol
