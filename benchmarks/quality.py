@@ -14,7 +14,8 @@ same seed:
 
 A classifier (`gb.metrics.train_classifier_feature_extractor`, seed 0, 3
 epochs) is trained on the training images and labels; its penultimate features
-give the FID of `--samples` generated digits against the held-out images. A
+give the FID of `--samples` generated digits against the held-out images, and
+precision/recall (k=3) and density/coverage (k=5) in the same feature space. A
 second, separately trained classifier (the same builder, seed 1,
 `--judge-epochs` epochs: 98.35% held-out accuracy at 20) judges the class of
 conditional samples (classes cycling 0..9); the FID classifier's verdict is
@@ -82,6 +83,19 @@ def frechet_distance(samples):
     return float(fid.result())
 
 
+def precision_recall_density_coverage(samples):
+    """Precision/recall (k=3) and density/coverage (k=5) in the FID's feature space."""
+    sample_features = fid.extract_features(samples)
+    values = {}
+    for metric in (
+        gb.metrics.PrecisionRecall(feature_extractor=extractor),
+        gb.metrics.DensityCoverage(feature_extractor=extractor),
+    ):
+        metric.update_features(held_out_features, sample_features)
+        values.update(metric.log_values())
+    return values
+
+
 def build(name):
     shape = (28, 28, 1)
     if name == "dcgan":
@@ -146,9 +160,17 @@ for name in args.models.split(","):
         else:
             samples = model.generate(args.samples, seed=args.seed + 1, use_ema=use_ema)
         row["fid" + suffix] = round(frechet_distance(samples), 2)
+        for key, value in precision_recall_density_coverage(samples).items():
+            row[key + suffix] = round(value, 4)
     row["final_logs"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
     row.update(
         real_train_fid=round(frechet_distance(train_images[: args.samples]), 2),
+        real_train_prdc={
+            key: round(value, 4)
+            for key, value in precision_recall_density_coverage(
+                train_images[: args.samples]
+            ).items()
+        },
         classifier_held_out_accuracy=round(classifier_accuracy, 4),
         judge_held_out_accuracy=round(judge_accuracy, 4),
         backend=keras.backend.backend(),

@@ -125,9 +125,59 @@ def test_a_saved_model_is_sampled_with_its_generate(tmp_path, capsys, extractor_
     assert report["metrics"] == pytest.approx(expected, abs=1e-5)
 
 
+def test_train_reference_flags_copied_training_images(tmp_path, capsys, extractor_path):
+    training = digits(0, 80)
+    fake = np.concatenate([digits(1, 20), training[[3, 50]], digits(2, 10)])
+    write_png_folder(tmp_path / "train", training)
+    write_png_folder(tmp_path / "fake", fake)
+    argv = [
+        str(tmp_path / "fake"),
+        "--reference",
+        str(tmp_path / "train"),
+        "--train-reference",
+        str(tmp_path / "train"),
+        "--extractor",
+        extractor_path,
+        "--metrics",
+        "fid",
+        # 6-d features of noise images: nearest-neighbour ratios spread more than
+        # Inception's 2048-d ones, so a stricter threshold than the default 0.5.
+        "--copy-threshold",
+        "0.2",
+    ]
+    report = run_json(capsys, *argv)
+    assert report["memorization"]["copies"] == [20, 21]
+    assert report["metrics"]["memorization_fraction"] == pytest.approx(2 / 32)
+    assert main(["evaluate", *argv]) == 0
+    assert "2 of 32 samples are closer to a training image" in capsys.readouterr().out
+
+
 def test_bad_input_is_reported_without_a_traceback(tmp_path, capsys, extractor_path):
     write_png_folder(tmp_path / "real", digits(0, 10))
+    (tmp_path / "empty").mkdir()
     cases = [
+        (
+            [
+                str(tmp_path / "empty"),
+                "--reference",
+                str(tmp_path / "real"),
+                "--extractor",
+                extractor_path,
+            ],
+            "No .jpg/.jpeg/.png/.bmp images under",
+        ),
+        (
+            [
+                str(tmp_path / "real"),
+                "--reference",
+                str(tmp_path / "real"),
+                "--extractor",
+                "fid-inception",
+                "--weights",
+                str(tmp_path / "missing.pth"),
+            ],
+            "No FID Inception weights file",
+        ),
         (["missing_folder", "--reference", str(tmp_path / "real")], "No such file or folder"),
         (
             [

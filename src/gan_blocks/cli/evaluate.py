@@ -69,6 +69,18 @@ def add_parser(commands: Any) -> None:
         default=None,
         help="save the reference's statistics to this .npz for later runs",
     )
+    parser.add_argument(
+        "--train-reference",
+        default=None,
+        help="training images (folder, .npz or statistics with features): report samples "
+        "much closer to a training image than training images are to each other",
+    )
+    parser.add_argument(
+        "--copy-threshold",
+        type=float,
+        default=0.5,
+        help="distance ratio below which a sample counts as a copy of a training image",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -123,10 +135,10 @@ def _build_metrics(
     return metrics
 
 
-def _reference(args: argparse.Namespace, extractor: Any):
+def _reference(args: argparse.Namespace, extractor: Any, path: str | None = None):
     import gan_blocks as gb
 
-    path = args.reference
+    path = path or args.reference
     if path.endswith(".npz") and os.path.isfile(path):
         with np.load(path, allow_pickle=False) as data:
             is_statistics = image_sources.STATISTICS_KEY in data.files
@@ -138,9 +150,7 @@ def _reference(args: argparse.Namespace, extractor: Any):
     def with_progress():
         for index, batch in enumerate(batches):
             yield batch
-            image_sources.progress(
-                "encoding the reference", index * CHUNK + len(batch), len(images)
-            )
+            image_sources.progress(f"encoding {path}", index * CHUNK + len(batch), len(images))
 
     statistics = gb.metrics.reference_statistics(
         with_progress(),
@@ -172,13 +182,17 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Computes the requested metrics; returns values, counts and protocol."""
     import keras
 
+    import gan_blocks as gb
+
     start = time.perf_counter()
-    for what, path in (("SOURCE", args.source), ("--reference", args.reference)):
+    paths = [("SOURCE", args.source), ("--reference", args.reference)]
+    if args.train_reference:
+        paths.append(("--train-reference", args.train_reference))
+    for what, path in paths:
         if not os.path.exists(path):
             raise FileNotFoundError(f"No such file or folder for {what}: {path!r}.")
     extractor = None
     if args.extractor == "fid-inception":
-        import gan_blocks as gb
         from gan_blocks.metrics.fid_inception import FID_WEIGHTS_URL
 
         args.weights = args.weights or FID_WEIGHTS_URL
@@ -198,21 +212,54 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             statistics.save(args.save_reference)
         for metric in metrics:
             metric.update_reference(statistics)
+    training = None
+    if args.train_reference:
+        training, _ = _reference(args, extractor, args.train_reference)
+        if training.features is None:
+            raise ValueError(
+                f"{args.train_reference!r} keeps no feature vectors (max_features=0): the "
+                "memorisation check needs them."
+            )
     images = _source_images(args)
+    # The pool-feature encoder of the training set, for the memorisation check.
+    encoder = gb.metrics.FrechetDistance(
+        feature_extractor=extractor,
+        weights=args.weights if extractor is None else "imagenet",
+        batch_size=args.batch_size,
+    )
     features_by_extractor: dict[int, np.ndarray] = {}
+    generated_pool_features = []
     for index in range(0, len(images), CHUNK):
         batch = images[index : index + CHUNK]
         features_by_extractor.clear()
-        for metric in metrics:
+        users = metrics + ([encoder] if training is not None else [])
+        for metric in users:
             key = id(metric.get_feature_extractor())
             if key not in features_by_extractor:
                 features_by_extractor[key] = metric.extract_features(batch)
-            metric.update_features(generated_features=features_by_extractor[key])
+            if metric is encoder:
+                generated_pool_features.append(features_by_extractor[key])
+            else:
+                metric.update_features(generated_features=features_by_extractor[key])
         image_sources.progress("encoding the source", index + len(batch), len(images))
     values: dict[str, float] = {}
     for metric in metrics:
         values.update(metric.log_values())
+    memorization = None
+    if training is not None:
+        report = gb.metrics.memorization(
+            np.concatenate(generated_pool_features), training.features, args.copy_threshold
+        )
+        values["memorization_fraction"] = report["fraction_copied"]
+        values["memorization_median_ratio"] = report["median_ratio"]
+        memorization = {
+            "copies": report["copies"].tolist()[:100],
+            "num_copies": int(len(report["copies"])),
+            "threshold": report["threshold"],
+            "training_features": int(len(training.features)),
+        }
     return {
+        "memorization": memorization,
         "metrics": values,
         "num_generated": int(len(images)),
         "num_real": None if statistics is None else statistics.count,
@@ -238,5 +285,12 @@ def run(args: argparse.Namespace) -> int:
     )
     for name, value in report["metrics"].items():
         print(f"{name}: {value:.6g}")
+    if report["memorization"]:
+        found = report["memorization"]
+        print(
+            f"{found['num_copies']} of {report['num_generated']} samples are closer to a "
+            f"training image than {found['threshold']} x its own nearest-neighbour distance"
+            + (f" (first: {found['copies'][:10]})" if found["num_copies"] else "")
+        )
     print(f"({report['seconds']:.1f} s)")
     return 0

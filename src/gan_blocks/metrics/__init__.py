@@ -7,6 +7,7 @@ The metrics are `keras.metrics.Metric` objects updated with
 host in float64, so they run eagerly (e.g. from `gb.callbacks.GenerativeMetrics`).
 """
 
+from gan_blocks.metrics.conditional import classification_accuracy, intra_class_fid
 from gan_blocks.metrics.density_coverage import DensityCoverage
 from gan_blocks.metrics.feature_extractors import (
     inception_v3_feature_extractor,
@@ -17,6 +18,7 @@ from gan_blocks.metrics.frechet_distance import FrechetDistance, frechet_distanc
 from gan_blocks.metrics.generative_metric import GenerativeMetric
 from gan_blocks.metrics.inception_score import InceptionScore
 from gan_blocks.metrics.kernel_distance import KernelDistance
+from gan_blocks.metrics.memorization import memorization
 from gan_blocks.metrics.precision_recall import PrecisionRecall
 from gan_blocks.metrics.reference_statistics import ReferenceStatistics, reference_statistics
 
@@ -28,9 +30,12 @@ __all__ = [
     "KernelDistance",
     "PrecisionRecall",
     "ReferenceStatistics",
+    "classification_accuracy",
     "fid_inception_v3",
     "frechet_distance",
     "inception_v3_feature_extractor",
+    "intra_class_fid",
+    "memorization",
     "reference_statistics",
     "train_classifier_feature_extractor",
 ]

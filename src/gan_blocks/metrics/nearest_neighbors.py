@@ -104,3 +104,12 @@ class FeatureManifold:
         for _, _, squared in self._blocks(queries):
             nearest = np.minimum(nearest, ops.convert_to_numpy(ops.min(squared, axis=0)))
         return nearest <= self.squared_radii
+
+    def nearest(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each query, the squared distance to its nearest manifold point and its index."""
+        squared_distances = np.empty(len(queries), dtype="float32")
+        indices = np.empty(len(queries), dtype="int64")
+        for start, stop, squared in self._blocks(queries):
+            indices[start:stop] = ops.convert_to_numpy(ops.argmin(squared, axis=1))
+            squared_distances[start:stop] = ops.convert_to_numpy(ops.min(squared, axis=1))
+        return squared_distances, indices
