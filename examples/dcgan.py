@@ -218,15 +218,23 @@ if args.fid_samples and labels is not None and len(held_out) > 1:
         )
         extractor.save(extractor_path)
     fid = gb.metrics.FrechetDistance(feature_extractor=extractor, batch_size=500)
+    # Precision (are samples realistic?) and recall (is the data covered?) in
+    # the same features: FID mixes the two.
+    precision_recall = gb.metrics.PrecisionRecall(feature_extractor=extractor)
     held_out_features = fid.extract_features(held_out)
     samples = gan.generate(args.fid_samples, seed=args.seed)
-    fid.update_features(held_out_features, fid.extract_features(samples))
-    value = float(fid.result())
+    scores = {}
     # The same protocol on real training digits: the best a generator can hope for.
-    fid.reset_state()
-    fid.update_features(held_out_features, fid.extract_features(images[: args.fid_samples]))
+    for name, batch in (("samples", samples), ("real", images[: args.fid_samples])):
+        features = fid.extract_features(batch)
+        for metric in (fid, precision_recall):
+            metric.reset_state()
+            metric.update_features(held_out_features, features)
+        scores[name] = (float(fid.result()), *precision_recall.result().values())
     print(
-        f"FID {value:.1f}: {args.fid_samples} samples against {len(held_out)} held-out digits "
-        f"(classifier features; {args.fid_samples} real training digits score "
-        f"{float(fid.result()):.1f})"
+        f"FID {scores['samples'][0]:.1f}: {args.fid_samples} samples against {len(held_out)} "
+        f"held-out digits (classifier features; {args.fid_samples} real training digits "
+        f"score {scores['real'][0]:.1f}); precision {scores['samples'][1]:.2f}, recall "
+        f"{scores['samples'][2]:.2f} (real digits: {scores['real'][1]:.2f}, "
+        f"{scores['real'][2]:.2f})"
     )
