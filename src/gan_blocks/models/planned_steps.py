@@ -13,8 +13,15 @@ from gan_blocks.models import input_checks
 _FIT_SIGNATURE = inspect.signature(keras.Model.fit)
 
 
-def planned_fit_steps(model: Any, x: Any, y: Any, args: tuple, kwargs: dict) -> int | None:
-    """The steps `model.fit(x, y, *args, **kwargs)` will take, or None when the data does not say.
+def fit_arguments(model: Any, x: Any, y: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """`keras.Model.fit`'s arguments of a call, by name, defaults included."""
+    bound = _FIT_SIGNATURE.bind(model, x, y, *args, **kwargs)
+    bound.apply_defaults()
+    return bound.arguments
+
+
+def planned_fit_steps(arguments: dict[str, Any]) -> int | None:
+    """The steps a `fit` call will take, or None when the data does not say.
 
     `(epochs - initial_epoch) x steps per epoch`, where the steps per epoch
     are `steps_per_epoch` when given, else the number of batches of the data:
@@ -22,14 +29,14 @@ def planned_fit_steps(model: Any, x: Any, y: Any, args: tuple, kwargs: dict) -> 
     Keras), the cardinality of a finite `tf.data.Dataset`, the length of a
     `keras.utils.PyDataset` or a torch `DataLoader`. A Python generator
     without `steps_per_epoch` has no known length: None.
+
+    Args:
+        arguments: The call's arguments by name (`fit_arguments`).
     """
-    bound = _FIT_SIGNATURE.bind(model, x, y, *args, **kwargs)
-    bound.apply_defaults()
-    arguments = bound.arguments
     epochs = max(int(arguments["epochs"]) - int(arguments["initial_epoch"]), 0)
     steps = arguments["steps_per_epoch"]
     if steps is None:
-        steps = batches_per_epoch(x, arguments["batch_size"])
+        steps = batches_per_epoch(arguments["x"], arguments["batch_size"])
     return None if steps is None else epochs * int(steps)
 
 

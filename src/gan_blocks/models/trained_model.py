@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 from typing import Any
 
@@ -13,7 +12,7 @@ from gan_blocks.models import input_checks
 from gan_blocks.models.atomic_saving import AtomicSavingMixin
 from gan_blocks.models.dataset_epoch_sync import epoch_sync_callbacks
 from gan_blocks.models.non_finite_loss_guard import NonFiniteLossGuard
-from gan_blocks.models.planned_steps import planned_fit_steps
+from gan_blocks.models.planned_steps import fit_arguments, planned_fit_steps
 from gan_blocks.models.seed_state_saving import SeedStateSaving
 from gan_blocks.trainers import get_trainer, resolve_auto_jit_compile
 from gan_blocks.validation import check_jit_compile
@@ -165,8 +164,9 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
         """
         if self.jit_compile_argument != "auto" or self.run_eagerly:
             return
-        verbose = _fit_arguments(self, x, y, args, kwargs)["verbose"] != 0
-        steps = planned_fit_steps(self, x, y, args, kwargs)
+        arguments = fit_arguments(self, x, y, args, kwargs)
+        verbose = arguments["verbose"] != 0
+        steps = planned_fit_steps(arguments)
         if get_trainer().auto_jit_compile_begin(self, steps, verbose):
             return
         if verbose and not getattr(self, "_auto_reported", False):
@@ -198,13 +198,6 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
                     value, custom_objects=custom_objects
                 )
         return cls(**config)
-
-
-def _fit_arguments(model: Any, x: Any, y: Any, args: tuple, kwargs: dict) -> dict:
-    """`keras.Model.fit`'s arguments by name, defaults included."""
-    bound = inspect.signature(keras.Model.fit).bind(model, x, y, *args, **kwargs)
-    bound.apply_defaults()
-    return bound.arguments
 
 
 # `get_trainer().ensure_shape`'s failure on TensorFlow.
