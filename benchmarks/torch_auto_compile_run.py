@@ -27,10 +27,10 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
+
+from benchmark_utils import run_in_cold_torch_process
 
 VARIANTS = ("fit-auto", "fit-eager", "fit-compiled", "torch.nn")
 
@@ -86,25 +86,19 @@ def main(argv=None):
     print("|---|---|---|---|")
     rows = {}
     for variant in args.variants:
-        env = dict(
-            os.environ,
-            KERAS_BACKEND="torch",
-            TORCHINDUCTOR_CACHE_DIR=tempfile.mkdtemp(prefix="inductor-"),
-        )
-        command = [
-            sys.executable,
+        rows[variant] = run_in_cold_torch_process(
             __file__,
-            "--variant",
-            variant,
-            "--epochs",
-            str(args.epochs),
-            "--images",
-            str(args.images),
-            "--batch-size",
-            str(args.batch_size),
-        ]
-        output = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-        rows[variant] = json.loads(output.stdout.strip().splitlines()[-1])
+            [
+                "--variant",
+                variant,
+                "--epochs",
+                args.epochs,
+                "--images",
+                args.images,
+                "--batch-size",
+                args.batch_size,
+            ],
+        )
     reference = rows.get("torch.nn", {}).get("seconds")
     for variant, row in rows.items():
         ratio = f"{reference / row['seconds']:.2f}x" if reference else "-"

@@ -27,10 +27,9 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
-import tempfile
 import time
+
+from benchmark_utils import run_in_cold_torch_process
 
 CASES = ("dcgan-b4", "dcgan-b64", "sngan-b64", "pix2pix", "cyclegan")
 
@@ -184,23 +183,10 @@ def main(argv=None):
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for case in args.cases:
-        env = dict(
-            os.environ,
-            KERAS_BACKEND="torch",
-            TORCHINDUCTOR_CACHE_DIR=tempfile.mkdtemp(prefix="inductor-"),
-        )
-        command = [
-            sys.executable,
+        row = run_in_cold_torch_process(
             __file__,
-            "--case",
-            case,
-            "--steps",
-            str(args.steps),
-            "--first-fit-steps",
-            str(args.first_fit_steps),
-        ]
-        output = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-        row = json.loads(output.stdout.strip().splitlines()[-1])
+            ["--case", case, "--steps", args.steps, "--first-fit-steps", args.first_fit_steps],
+        )
 
         def steps(value):
             return "never (compiled is not faster)" if value is None else f"{value:,.0f}"
