@@ -8,7 +8,9 @@ same seed. Every `--probe-every` epochs the script records the discriminator's
 mean sign on the training images and on held-out images (both without
 augmentation): when the discriminator overfits, the first stays near +1 ('real')
 while the second drifts towards -1 ('fake'), the evidence the ADA paper shows.
-At the end it computes the FID of `--samples` generated digits against the
+At the end it computes precision/recall (k=3) and the share of samples that
+copy a training digit (`gb.metrics.memorization`) next to the FID of `--samples`
+generated digits against the
 held-out images with the project's classifier-feature extractor
 (`gb.metrics.train_classifier_feature_extractor`, trained on the held-out
 images and labels, seed 0), and prints ADA's p curve.
@@ -133,6 +135,20 @@ def main():
         fid.update_features(held_out_features, fid.extract_features(samples))
         return float(fid.result())
 
+    train_features = fid.extract_features(train)
+
+    def fidelity_diversity_copies(model):
+        """Precision/recall against the held-out digits, and copies of the training digits."""
+        features = fid.extract_features(model.generate(args.samples, seed=args.seed))
+        precision_recall = gb.metrics.PrecisionRecall(feature_extractor=extractor)
+        precision_recall.update_features(held_out_features, features)
+        copies = gb.metrics.memorization(features, train_features)
+        return {
+            **precision_recall.result(),
+            "memorization_fraction": copies["fraction_copied"],
+            "memorization_median_ratio": copies["median_ratio"],
+        }
+
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     print(
         f"keras {keras.__version__} ({keras.backend.backend()}), {machine}; "
@@ -164,12 +180,17 @@ def main():
         ).history
         seconds = time.perf_counter() - start
         value = fid_of(gan)
+        extra = fidelity_diversity_copies(gan)
         print(
-            f"  FID {value:.2f} against {len(held_out)} held-out digits; {seconds:.0f} s",
+            f"  FID {value:.2f} against {len(held_out)} held-out digits; precision "
+            f"{extra['precision']:.3f}, recall {extra['recall']:.3f}; "
+            f"{extra['memorization_fraction']:.1%} of samples copy a training digit; "
+            f"{seconds:.0f} s",
             flush=True,
         )
         results[mode] = {
             "fid": value,
+            **extra,
             "best_fid": min([row["fid"] for row in probe.rows] + [value]),
             "seconds": seconds,
             "probe": probe.rows,
