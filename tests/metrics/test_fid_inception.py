@@ -10,7 +10,10 @@ from gan_blocks.metrics import fid_inception
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
-from tests.metrics.torch_fid_inception_reference import random_fid_inception  # noqa: E402
+from tests.metrics.torch_fid_inception_reference import (  # noqa: E402
+    clean_fid_resize,
+    random_fid_inception,
+)
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +119,18 @@ def test_foreign_weights_and_offline_downloads_get_clear_errors(state, tmp_path)
         )
     with pytest.raises(ValueError, match="`output` must be one of"):
         gb.metrics.fid_inception_v3(weights=None, output="features")
+
+
+def test_clean_resize_matches_clean_fids_and_the_metrics_apply_it(state):
+    rng = np.random.default_rng(4)
+    uint8 = rng.integers(0, 256, (2, 37, 41, 3)).astype("uint8")
+    images = uint8 / 127.5 - 1.0
+    expected = np.stack([clean_fid_resize(image.astype("float32")) for image in uint8])
+    np.testing.assert_allclose(
+        fid_inception.clean_resize(images), expected / 127.5 - 1.0, atol=1e-5
+    )
+    extractor = gb.metrics.fid_inception_v3(weights=state, resize="clean")
+    fid = gb.metrics.FrechetDistance(feature_extractor=extractor)
+    direct = extractor(fid_inception.clean_resize(images).astype("float32"), training=False)
+    assert_close(fid.extract_features(images), keras.ops.convert_to_numpy(direct), "clean")
+    assert fid.protocol["resize"].startswith("clean (clean-fid)")

@@ -4,13 +4,14 @@ The blocks are copied from torchvision 0.28 (`torchvision/models/inception.py`,
 BSD-3-Clause: BasicConv2d, InceptionA-E, the Inception3 stem) and pytorch-fid
 0.3.0 (`pytorch_fid/inception.py`, Apache-2.0: FIDInceptionA/C/E_1/E_2, the
 module replacements of `fid_inception_v3`, the resize and normalisation of
-`InceptionV3.forward`). They are copied rather than imported because this
-machine's torch is a CPU build and the registry's torchvision wheels are CUDA
-builds that do not import with it; the code and the parameter names are
-unchanged, so `state_dict()` has the keys of pytorch-fid's
-`pt_inception-2015-12-05-6726825d.pth`.
+`InceptionV3.forward`), with clean-fid's "clean" resize. They are copied
+rather than imported because this machine's torch is a CPU build and the
+registry's torchvision wheels are CUDA builds that do not import with it.
+The code and the parameter names are unchanged, so `state_dict()` has the
+keys of pytorch-fid's `pt_inception-2015-12-05-6726825d.pth`.
 """
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -231,3 +232,24 @@ def random_fid_inception(seed=0):
                 module.weight.copy_(0.9 + 0.2 * torch.rand(n, generator=generator))
                 module.bias.copy_(0.1 * torch.randn(n, generator=generator))
     return model.eval()
+
+
+# --------------------------------------------------------------- clean-fid
+def clean_fid_resize(x_uint8_or_float):
+    """clean-fid 0.1.35's `make_resizer("PIL", False, "bicubic", (299, 299))` (MIT).
+
+    `cleanfid/resize.py`: each channel of an HWC image in [0, 255] becomes a
+    float PIL image, resized with bicubic filtering, clipped to [0, 255].
+    """
+    from PIL import Image
+
+    output_size = (299, 299)
+    s1, s2 = output_size
+
+    def resize_single_channel(x_np):
+        img = Image.fromarray(x_np.astype(np.float32), mode="F")
+        img = img.resize(output_size, resample=Image.BICUBIC)
+        return np.asarray(img).clip(0, 255).reshape(s2, s1, 1)
+
+    x = [resize_single_channel(x_uint8_or_float[:, :, idx]) for idx in range(3)]
+    return np.concatenate(x, axis=2).astype(np.float32)

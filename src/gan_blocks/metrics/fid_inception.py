@@ -30,7 +30,9 @@ FID_WEIGHTS_URL = (
 FID_WEIGHTS_SHA256_PREFIX = "6726825d"
 FID_IMAGE_SIZE = (299, 299)
 FID_OUTPUTS = ("pool", "logits", "both")
-RESIZE_METHODS = ("pytorch_fid",)
+RESIZE_METHODS = ("pytorch_fid", "clean")
+# Marks a model whose images are resized on the host (clean-fid's PIL resize).
+HOST_RESIZE_ATTRIBUTE = "_gan_blocks_host_resize"
 # Marks a model whose input is checked and prepared like the default
 # InceptionV3's (values in [-1, 1], grayscale repeated to 3 channels).
 INCEPTION_INPUT_ATTRIBUTE = "_gan_blocks_inception_input"
@@ -171,6 +173,36 @@ def _build(output: str, resize: bool) -> keras.Model:
     model._gan_blocks_conv_prefixes = builder.conv_prefixes
     model._gan_blocks_classifier = classifier
     return model
+
+
+def clean_resize(images: np.ndarray, size: tuple[int, int] = FID_IMAGE_SIZE) -> np.ndarray:
+    """clean-fid's resize ("clean" mode): PIL bicubic with antialiasing, per channel, in float.
+
+    Images in [-1, 1] are mapped to [0, 255] (clean-fid's input range),
+    each channel resized as a 32-bit float PIL image with `Image.BICUBIC`
+    (antialiased when shrinking), clipped to [0, 255] and mapped back. No
+    quantisation to uint8 after resizing, as clean-fid.
+
+    Args:
+        images: `(n, height, width, channels)` array in [-1, 1].
+        size: `(height, width)` of the output.
+
+    Returns:
+        Float32 array `(n, *size, channels)` in [-1, 1].
+    """
+    from PIL import Image
+
+    height, width = size
+    pixels = (np.asarray(images, dtype="float32") + 1.0) * 127.5
+    out = np.empty((len(pixels), height, width, pixels.shape[-1]), dtype="float32")
+    for index, image in enumerate(pixels):
+        for channel in range(image.shape[-1]):
+            # A float32 array is a 32-bit float ("F") image.
+            resized = Image.fromarray(np.ascontiguousarray(image[..., channel])).resize(
+                (width, height), resample=Image.BICUBIC
+            )
+            out[index, ..., channel] = np.asarray(resized).clip(0, 255)
+    return out / 127.5 - 1.0
 
 
 def _sha256(path: str) -> str:
@@ -320,8 +352,10 @@ def fid_inception_v3(
     The model takes channels-last images in [-1, 1] of any size (3 channels;
     the `gb.metrics` metrics repeat grayscale ones) and resizes them to
     299x299 as pytorch-fid does: bilinear, `align_corners=False`, no
-    antialiasing (`resize="pytorch_fid"`); `resize=None` expects 299x299
-    input.
+    antialiasing (`resize="pytorch_fid"`). `resize="clean"` is clean-fid's
+    resize (PIL bicubic with antialiasing, `clean_resize`): it runs on the
+    host, so the model itself expects 299x299 images and the `gb.metrics`
+    metrics resize before calling it. `resize=None` expects 299x299 input.
 
     Pass it to any metric: `gb.metrics.FrechetDistance(feature_extractor=
     gb.metrics.fid_inception_v3("pt_inception-2015-12-05-6726825d.pth"))`.
@@ -336,7 +370,7 @@ def fid_inception_v3(
         output: `"pool"` (2048-d pool3 features, for FID, KID, precision/
             recall), `"logits"` (1008 classes, for the Inception Score with
             `from_logits=True`) or `"both"`.
-        resize: `"pytorch_fid"` or `None` (no resize).
+        resize: `"pytorch_fid"`, `"clean"` or `None` (no resize).
 
     Returns:
         A `keras.Model`.
@@ -357,16 +391,18 @@ def fid_inception_v3(
         raise ValueError(
             f"`resize` must be one of {RESIZE_METHODS} or None. Received: resize={resize!r}"
         )
-    model = _build(output, resize is not None)
+    model = _build(output, resize == "pytorch_fid")
     if weights is not None:
         state = dict(weights) if isinstance(weights, dict) else read_state_dict(os.fspath(weights))
         load_state_dict(model, state)
     setattr(model, INCEPTION_INPUT_ATTRIBUTE, True)
-    model._gan_blocks_resize = (
-        "pytorch_fid: bilinear, align_corners=False, no antialiasing, to 299x299"
-        if resize
-        else "none (expects 299x299)"
-    )
+    model._gan_blocks_resize = {
+        "pytorch_fid": "pytorch_fid: bilinear, align_corners=False, no antialiasing, to 299x299",
+        "clean": "clean (clean-fid): PIL bicubic, antialiased, per channel in float, on the host",
+        None: "none (expects 299x299)",
+    }[resize]
+    # gb.metrics resize on the host before calling the model.
+    setattr(model, HOST_RESIZE_ATTRIBUTE, resize == "clean")
     model._gan_blocks_weights = (
         "random" if weights is None else "state dict" if isinstance(weights, dict) else str(weights)
     )

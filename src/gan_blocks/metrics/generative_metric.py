@@ -166,6 +166,10 @@ class GenerativeMetric(keras.metrics.Metric):
         images = to_numpy(images, "images")
         if self.uses_inception_input:
             images = feature_extractors.prepare_inception_images(images)
+        if getattr(self._feature_extractor, "_gan_blocks_host_resize", False):
+            from gan_blocks.metrics.fid_inception import clean_resize
+
+            images = clean_resize(images)
         if images.ndim < 1 or len(images) == 0:
             raise ValueError(
                 f"Expected a non-empty batch of images. Received shape {images.shape}."
