@@ -218,6 +218,27 @@ def test_bad_input_is_reported_without_a_traceback(tmp_path, capsys, extractor_p
             "must all have one size",
         )
     )
+
+    def flatten(images):
+        return images.reshape(len(images), -1)
+
+    gb.metrics.reference_statistics(digits(0, 10) / 127.5 - 1, flatten).save(
+        str(tmp_path / "flat_stats.npz")
+    )
+    cases.append(
+        (
+            [
+                str(tmp_path / "real"),
+                "--reference",
+                str(tmp_path / "real"),
+                "--train-reference",
+                str(tmp_path / "flat_stats.npz"),
+                "--extractor",
+                extractor_path,
+            ],
+            "were computed with 'flatten', but this run's extractor is 'tiny_extractor'",
+        )
+    )
     for argv, message in cases:
         assert main(["evaluate", *argv]) == 2
         error = capsys.readouterr().err

@@ -220,13 +220,19 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 f"{args.train_reference!r} keeps no feature vectors (max_features=0): the "
                 "memorisation check needs them."
             )
-    images = _source_images(args)
     # The pool-feature encoder of the training set, for the memorisation check.
     encoder = gb.metrics.FrechetDistance(
         feature_extractor=extractor,
         weights=args.weights if extractor is None else "imagenet",
         batch_size=args.batch_size,
     )
+    if training is not None and training.feature_extractor != encoder.extractor_identity:
+        raise ValueError(
+            f"The --train-reference statistics were computed with "
+            f"{training.feature_extractor!r}, but this run's extractor is "
+            f"{encoder.extractor_identity!r}: distances between their features mean nothing."
+        )
+    images = _source_images(args)
     features_by_extractor: dict[int, np.ndarray] = {}
     generated_pool_features = []
     for index in range(0, len(images), CHUNK):
