@@ -8,6 +8,11 @@ from gan_blocks.architectures.dcgan import (
 )
 from gan_blocks.architectures.pix2pix import patchgan_discriminator, unet_generator
 from gan_blocks.architectures.sngan import sngan_discriminator, sngan_generator
+from gan_blocks.architectures.stylegan2 import (
+    stylegan2_discriminator,
+    stylegan2_generator,
+    stylegan2_num_ws,
+)
 from gan_blocks.architectures.vae import vae_decoder, vae_encoder
 
 __all__ = [
@@ -18,6 +23,9 @@ __all__ = [
     "resnet_generator",
     "sngan_discriminator",
     "sngan_generator",
+    "stylegan2_discriminator",
+    "stylegan2_generator",
+    "stylegan2_num_ws",
     "unet_generator",
     "vae_decoder",
     "vae_encoder",

@@ -16,6 +16,7 @@ from gan_blocks.losses.least_squares_loss import LeastSquaresLoss
 from gan_blocks.losses.likelihood import Likelihood
 from gan_blocks.losses.minimax_loss import MinimaxLoss
 from gan_blocks.losses.non_saturating_loss import NonSaturatingLoss
+from gan_blocks.losses.path_length_penalty import PathLengthPenalty, path_lengths
 from gan_blocks.losses.penalty import Penalty
 from gan_blocks.losses.r1_penalty import R1Penalty
 from gan_blocks.losses.regularizer import Regularizer, RegularizerContext
@@ -138,6 +139,7 @@ __all__ = [
     "Likelihood",
     "MinimaxLoss",
     "NonSaturatingLoss",
+    "PathLengthPenalty",
     "Penalty",
     "R1Penalty",
     "Regularizer",
@@ -148,4 +150,5 @@ __all__ = [
     "get_penalty",
     "get_regularizer",
     "serialize",
+    "path_lengths",
 ]

@@ -34,6 +34,9 @@ class RegularizerContext:
         seed_generator: The model's `keras.random.SeedGenerator`, for draws.
         judge: For a generator's regularizers, the discriminator as a function
             (images -> logits); `None` otherwise.
+        state: The regularizer's own state (`Regularizer.state_spec`), a dict
+            from name to the model's `keras.Variable`; `None` outside a model.
+        draws: What the regularizer's `draw(context)` returned this step.
     """
 
     player: str
@@ -45,6 +48,8 @@ class RegularizerContext:
     step: Any = None
     seed_generator: Any = None
     judge: Callable[[Any], Any] | None = None
+    state: dict[str, Any] | None = None
+    draws: Any = None
 
 
 @gan_blocks_export()
@@ -62,6 +67,15 @@ class Regularizer:
 
     Models log each regularizer under its `name` (the value applied: `k`
     times the term on its steps, 0 in between).
+
+    A regularizer that keeps state across steps (e.g. the path-length
+    regularizer's running mean) names it in `state_spec()`; the model keeps
+    one float32 `keras.Variable` per entry (saved with it, so a resumed run
+    continues) and hands them over as `context.state`. `compute` then
+    returns `(term, {name: new_value})`, and the new values are written
+    after the schedule's branch. Random draws belong in `draw(context)`,
+    which runs on every step outside the branch (JAX cannot advance a seed
+    inside `lax.cond`); `compute` finds them in `context.draws`.
 
     Args:
         every: Apply the term every `every` steps of its player (>= 1).
@@ -91,20 +105,57 @@ class Regularizer:
         self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
 
     def compute(self, context: RegularizerContext) -> Any:
-        """The weighted term of one step (a scalar). Subclasses define it."""
+        """The weighted term of one step (a scalar). Subclasses define it.
+
+        A stateful regularizer returns `(term, {state_name: new_value})`.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} must define `compute(context)` returning a scalar."
         )
 
+    def state_spec(self) -> dict[str, float]:
+        """Names and initial values of the scalar state the model keeps for it."""
+        return {}
+
+    def draw(self, context: RegularizerContext) -> Any:
+        """Random draws of one step, made outside the lazy schedule's branch."""
+        return None
+
     def __call__(self, context: RegularizerContext) -> Any:
+        if context.draws is None:
+            context = dataclasses.replace(context, draws=self.draw(context))
+        state = context.state or {}
+        names = sorted(state) if self.state_spec() else []
+
+        def split(result: Any) -> tuple[Any, list]:
+            if isinstance(result, tuple):
+                term, updates = result
+            else:
+                term, updates = result, {}
+            values = [ops.cast(updates.get(n, state[n]), "float32") for n in names]
+            return ops.cast(term, "float32"), values
+
         if self.every == 1 or context.step is None:
-            return self.compute(context)
-        due = ops.equal(ops.mod(ops.cast(context.step, "int32"), self.every), 0)
-        return ops.cond(
-            due,
-            lambda: float(self.every) * ops.cast(self.compute(context), "float32"),
-            lambda: ops.zeros((), "float32"),
-        )
+            term, values = split(self.compute(context))
+        else:
+            due = ops.equal(ops.mod(ops.cast(context.step, "int32"), self.every), 0)
+
+            def apply() -> tuple:
+                term, values = split(self.compute(context))
+                return float(self.every) * term, values
+
+            def skip() -> tuple:
+                current = [ops.cast(ops.convert_to_tensor(state[n]), "float32") for n in names]
+                return ops.zeros((), "float32"), current
+
+            if names:
+                term, values = ops.cond(due, apply, skip)
+            else:
+                term = ops.cond(due, lambda: apply()[0], lambda: skip()[0])
+                values = []
+        for name, value in zip(names, values):
+            state[name].assign(value)
+        return term
 
     def get_config(self) -> dict[str, Any]:
         """Returns the constructor arguments as a JSON-serializable dict."""

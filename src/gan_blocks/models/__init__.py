@@ -1,4 +1,4 @@
-"""`keras.Model` subclasses that `fit()` trains: GAN, ConditionalGAN, Pix2Pix, CycleGAN, VAE."""
+"""`keras.Model` subclasses that `fit()` trains: GAN, ConditionalGAN, Pix2Pix, CycleGAN, StyleGAN2, VAE."""
 
 from gan_blocks.models.adversarial_model import AdversarialModel
 from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer
@@ -7,6 +7,7 @@ from gan_blocks.models.cycle_gan import CycleGAN
 from gan_blocks.models.gan import GAN
 from gan_blocks.models.gan_optimizer import GANOptimizer
 from gan_blocks.models.pix2pix import Pix2Pix
+from gan_blocks.models.stylegan2 import StyleGAN2, stylegan2_optimizer
 from gan_blocks.models.trained_model import TrainedModel
 from gan_blocks.models.vae import VAE
 
@@ -18,6 +19,8 @@ __all__ = [
     "GAN",
     "GANOptimizer",
     "Pix2Pix",
+    "StyleGAN2",
     "TrainedModel",
     "VAE",
+    "stylegan2_optimizer",
 ]

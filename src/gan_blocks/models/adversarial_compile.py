@@ -156,6 +156,7 @@ class AdversarialCompile:
         if self.penalty is not None:
             self.regularizers.setdefault("discriminator", []).insert(0, self.penalty)
         check_unique_names(self.regularizers)
+        self.regularizer_state.reset([r for rs in self.regularizers.values() for r in rs])
         self._warn_sigmoid_discriminators()
         # A read-only mapping: Keras would track a dict of variables as the
         # model's own, and saving would then store them twice.

@@ -16,6 +16,7 @@ from gan_blocks.models.augmentation_point import AugmentationPoint
 from gan_blocks.models.batch_helpers import DEFAULT_BATCH_SIZE, BatchHelpers
 from gan_blocks.models.ema import ExponentialMovingAverages, symbolic_call
 from gan_blocks.models.input_checks import check_player
+from gan_blocks.models.regularizer_state import RegularizerState
 from gan_blocks.models.trained_model import TrainedModel
 from gan_blocks.models.training_statistics import TrainingStatistics, mean_pairwise_distance
 
@@ -118,6 +119,7 @@ class AdversarialModel(
         self.adversarial_loss = None
         self.penalty = None
         self.regularizers: dict[str, list] = {}
+        self.regularizer_state = RegularizerState(name="regularizer_state")
         self.built = True
 
     # ------------------------------------------------------------ subclasses
@@ -269,7 +271,8 @@ class AdversarialModel(
         total, logs = 0.0, {}
         for regularizer in regularizers:
             if isinstance(regularizer, Regularizer):
-                value = regularizer(context)
+                state = self.regularizer_state.of(regularizer)
+                value = regularizer(dataclasses.replace(context, state=state))
             else:  # A plain callable penalty(discriminator_fn, real, fake, seed).
                 value = regularizer(
                     context.network,

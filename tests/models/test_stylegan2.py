@@ -1,0 +1,176 @@
+"""StyleGAN2: builders, style mixing, truncation in W, regularizers, exact resume."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import gan_blocks as gb
+
+
+def players(resolution=8, channels=1):
+    generator = gb.architectures.stylegan2_generator(resolution, channels, preset="tiny")
+    discriminator = gb.architectures.stylegan2_discriminator(resolution, channels, preset="tiny")
+    return generator, discriminator
+
+
+def images(n=16, resolution=8, channels=1, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1, 1, (n, resolution, resolution, channels)).astype("float32")
+
+
+def numpy(x):
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def test_builders_follow_the_nvlabs_layout():
+    generator, discriminator = players(16, 3)
+    assert generator.output_shape == (None, 16, 16, 3)
+    assert discriminator.output_shape == (None, 1)
+    # Two styles per resolution 4, 8, 16; widths min(256 // res, 32).
+    assert generator.get_layer("synthesis").input_shape == (None, 6, 32)
+    assert gb.architectures.stylegan2_num_ws(1024) == 18
+    assert generator.get_layer("mapping").num_layers == 2
+    paper = gb.architectures.stylegan2_generator(8, preset="paper256", channel_max=16, w_dim=8)
+    assert paper.get_layer("mapping").num_layers == 8
+    assert paper.get_layer("synthesis").get_layer("b8_conv1").filters == 16
+    with pytest.raises(ValueError, match="power-of-two"):
+        gb.architectures.stylegan2_generator(24)
+    with pytest.raises(ValueError, match="preset"):
+        gb.architectures.stylegan2_discriminator(8, preset="ffhq")
+    with pytest.raises(ValueError, match="mapping"):
+        gb.models.StyleGAN2(gb.architectures.dcgan_generator(8, (8, 8, 1)), discriminator)
+
+
+def test_style_mixing_probability_zero_is_the_unmixed_generator():
+    model = gb.models.StyleGAN2(*players(), style_mixing=0.0, seed=0)
+    z = np.random.default_rng(0).normal(size=(4, 32)).astype("float32")
+    mixed = numpy(model.styles(z, training=True))
+    plain = numpy(model.generator.get_layer("mapping")(z, training=False))
+    np.testing.assert_array_equal(mixed, plain)
+
+
+def test_style_mixing_probability_one_swaps_the_rows_after_a_crossover():
+    model = gb.models.StyleGAN2(*players(), style_mixing=1.0, seed=3)
+    mapping = model.generator.get_layer("mapping")
+    z = np.random.default_rng(1).normal(size=(4, 32)).astype("float32")
+    own = numpy(mapping(z, training=False))
+    for _ in range(3):
+        mixed = numpy(model.styles(z, training=True))
+        same = np.all(np.isclose(mixed, own), axis=(0, 2))  # per style row
+        crossover = int(np.argmin(same))
+        assert 1 <= crossover < model.num_ws
+        assert same[:crossover].all() and not same[crossover:].any()
+
+
+def test_truncation_psi_zero_gives_the_w_average_image_and_cutoff_keeps_fine_styles():
+    model = gb.models.StyleGAN2(*players(), seed=0, ema_half_life=None)
+    mapping = model.generator.get_layer("mapping")
+    mapping.w_average.assign(np.linspace(-1, 1, 32).astype("float32"))
+    out = model.generate(4, seed=0, truncation_psi=0.0, noise_mode="const")
+    average_ws = np.tile(numpy(mapping.w_average)[None, None], (1, model.num_ws, 1))
+    want = numpy(model.generator.get_layer("synthesis")(average_ws, training=False))
+    for image in out:
+        np.testing.assert_allclose(image, want[0], rtol=1e-5, atol=1e-6)
+    z = np.random.default_rng(0).normal(size=(2, 32)).astype("float32")
+    ws = numpy(mapping(z))
+    cut = numpy(mapping.truncate(ws, 0.0, cutoff=2))
+    np.testing.assert_allclose(cut[:, :2], np.broadcast_to(numpy(mapping.w_average), (2, 2, 32)))
+    np.testing.assert_array_equal(cut[:, 2:], ws[:, 2:])
+    partial = model.generate(latents=z, truncation_psi=0.0, truncation_cutoff=2, noise_mode="none")
+    assert not np.allclose(partial[0], partial[1])
+    with pytest.raises(ValueError, match="truncation_cutoff"):
+        model.generate(2, truncation_cutoff=99)
+
+
+def test_noise_modes_make_generation_deterministic_or_random():
+    model = gb.models.StyleGAN2(*players(), seed=0)
+    for layer in gb.models.stylegan2._noise_layers(model.ema_generator):
+        layer.strength.assign(np.ones(layer.strength.shape, "float32"))
+    z = np.random.default_rng(0).normal(size=(2, 32)).astype("float32")
+    const = [model.generate(latents=z, noise_mode="const") for _ in range(2)]
+    np.testing.assert_array_equal(const[0], const[1])
+    random = [model.generate(latents=z, noise_mode="random") for _ in range(2)]
+    assert not np.allclose(random[0], random[1])
+    none = model.generate(latents=z, noise_mode="none")
+    assert not np.allclose(none, const[0])
+    assert all(
+        layer.noise_mode == "random"
+        for layer in gb.models.stylegan2._noise_layers(model.ema_generator)
+    )
+    with pytest.raises(ValueError, match="noise_mode"):
+        model.generate(2, noise_mode="fixed")
+
+
+def test_ema_half_life_decay_ramps_up_with_the_images_seen():
+    model = gb.models.StyleGAN2(*players(), ema_half_life=1000.0, ema_rampup=0.05, seed=0)
+    model.compile()
+    model._images_per_step = 8
+    optimizer = model.optimizer
+    for steps, half_life in ((10, 10 * 8 * 0.05), (10_000, 1000.0)):
+        optimizer.iterations.assign(steps)
+        np.testing.assert_allclose(
+            float(numpy(model.ema_decay())), 0.5 ** (8 / half_life), rtol=1e-6
+        )
+
+
+def test_default_compile_is_the_stylegan2_recipe():
+    model = gb.models.StyleGAN2(*players(32), seed=0)
+    model.compile()
+    r1, path_length = model.regularizers["discriminator"][0], model.regularizers["generator"][0]
+    assert (r1.every, r1.gamma) == (16, pytest.approx(0.01))
+    assert (path_length.every, path_length.weight, path_length.batch_shrink) == (4, 2.0, 2)
+    generator_optimizer = model.generator_optimizer
+    assert generator_optimizer.beta_1 == 0.0
+    np.testing.assert_allclose(float(generator_optimizer.learning_rate), 0.0025 * 0.8, rtol=1e-6)
+    np.testing.assert_allclose(generator_optimizer.beta_2, 0.99**0.8)
+
+
+def stylegan2_fn(jit_compile):
+    """StyleGAN2 with ADA, EMA, lazy R1 and path length every 2nd step: all its state."""
+    model = gb.models.StyleGAN2(
+        *players(),
+        ema_half_life=100.0,
+        augmentation=gb.layers.AdaptiveAugment(initial_probability=0.2, interval=1, seed=1),
+        seed=0,
+    )
+    model.compile(
+        regularizers={
+            "discriminator": [gb.losses.R1Penalty(gamma=0.1, every=2)],
+            "generator": [gb.losses.PathLengthPenalty(every=2)],
+        },
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def test_trains_and_resumes_exactly_with_every_state():
+    resumed = gb.testing.TestCase().run_adversarial_model_test(
+        stylegan2_fn, images(16), fit_kwargs={"batch_size": 8}, check_compiled=False
+    )
+    mean = resumed.regularizer_state.of(resumed.regularizers["generator"][0])["mean"]
+    assert float(numpy(mean)) > 0.0  # The path-length mean was trained and restored.
+    assert np.any(resumed.w_average() != 0.0)
+
+
+@pytest.mark.large
+def test_compiled_step_equals_eager():
+    # TensorFlow's XLA draws other numbers than its eager kernels (see
+    # gb.testing.TestCase.run_adversarial_model_test); JAX and torch compare.
+    gb.testing.TestCase().run_adversarial_model_test(
+        stylegan2_fn, images(16), fit_kwargs={"batch_size": 8}, check_compiled=True
+    )
+
+
+@pytest.mark.large
+def test_mixed_bfloat16_trains_without_nan():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = gb.models.StyleGAN2(*players(), seed=0)
+        model.compile()
+        history = model.fit(images(16), batch_size=8, epochs=2, verbose=0).history
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for name, values in history.items():
+        assert np.all(np.isfinite(values)), name
+    assert np.isfinite(model.generate(2, seed=0)).all()
