@@ -1,4 +1,4 @@
-"""`keras.Model` subclasses that `fit()` trains: GAN, ConditionalGAN, Pix2Pix, CycleGAN, StyleGAN2, VAE."""
+"""`keras.Model` subclasses that `fit()` trains (GAN, StyleGAN2, VAE, translation, ...)."""
 
 from gan_blocks.models.adversarial_model import AdversarialModel
 from gan_blocks.models.adversarial_optimizer import AdversarialOptimizer

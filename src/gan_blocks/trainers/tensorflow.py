@@ -176,14 +176,29 @@ def resolve_auto_jit_compile(model: Any) -> bool:
       stock CPU kernels are slower than XLA:CPU; with oneDNN (AVX-512-VNNI /
       AMX CPUs) TensorFlow's own kernels are faster than XLA (see the
       benchmarks page). Keras itself never uses XLA on CPU-only TensorFlow.
+    - `False` for a model that combines `AdaptiveAugment` with a lazy
+      regularizer (`every > 1`): XLA cannot differentiate the regularizer's
+      `cond` twice through ADA's warps (TensorFlow fails with "InvertPermutation:
+      0 is duplicated in the input"); TensorFlow's own kernels can.
     """
     from keras.src.trainers.trainer import model_supports_jit
 
-    if _under_distribute_strategy(model):
+    if _under_distribute_strategy(model) or _lazy_regularizer_through_ada(model):
         return False
     if _has_accelerator():
         return bool(model_supports_jit(model))
     return not onednn_enabled() and bool(model_supports_jit(model))
+
+
+def _lazy_regularizer_through_ada(model: Any) -> bool:
+    from gan_blocks.layers.adaptive_augment import AdaptiveAugment
+
+    augmentation = getattr(model, "augmentation", None)
+    layers = [] if augmentation is None else list(augmentation._flatten_layers())
+    if not any(isinstance(layer, AdaptiveAugment) for layer in layers):
+        return False
+    regularizers = getattr(model, "regularizers", {}) or {}
+    return any(getattr(r, "every", 1) > 1 for items in regularizers.values() for r in items)
 
 
 # ----------------------------------------------------------- conv_transpose
