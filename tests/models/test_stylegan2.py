@@ -174,3 +174,27 @@ def test_mixed_bfloat16_trains_without_nan():
     for name, values in history.items():
         assert np.all(np.isfinite(values)), name
     assert np.isfinite(model.generate(2, seed=0)).all()
+
+
+def test_conditional_stylegan2_trains_on_labels_and_generates_each_class(tmp_path):
+    generator = gb.architectures.stylegan2_generator(8, 1, preset="tiny", num_classes=3)
+    discriminator = gb.architectures.stylegan2_discriminator(8, 1, preset="tiny", num_classes=3)
+    assert generator.input_shape == [(None, 32), (None,)]
+    model = gb.models.ConditionalStyleGAN2(generator, discriminator, seed=0)
+    assert model.num_classes == 3
+    model.compile()
+    history = model.fit(images(16), np.arange(16) % 3, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["g_loss"]).all()
+    z = np.repeat(np.random.default_rng(0).normal(size=(1, 32)).astype("float32"), 3, axis=0)
+    out = model.generate(latents=z, labels=[0, 1, 2], noise_mode="const")
+    assert not np.allclose(out[0], out[1])  # The label reaches the image.
+    with pytest.raises(ValueError, match="label"):
+        model.generate(labels=[0, 3])
+    path = str(tmp_path / "conditional.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(
+        loaded.generate(latents=z, labels=[0, 1, 2], noise_mode="const"), out
+    )
+    with pytest.raises(ValueError, match="num_classes"):
+        gb.models.ConditionalStyleGAN2(*players(), seed=0)

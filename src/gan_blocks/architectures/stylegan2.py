@@ -15,6 +15,7 @@ from gan_blocks.layers.mapping_network import MappingNetwork
 from gan_blocks.layers.minibatch_std_dev import MinibatchStdDev
 from gan_blocks.layers.modulated_conv2d import ModulatedConv2D
 from gan_blocks.layers.noise_injection import NoiseInjection
+from gan_blocks.layers.projection_discriminator_output import ProjectionDiscriminatorOutput
 from gan_blocks.layers.stylegan2_discriminator_block import StyleGAN2DiscriminatorBlock
 from gan_blocks.layers.to_rgb import ToRGB
 from gan_blocks.layers.upsample_2d import Upsample2D
@@ -91,6 +92,7 @@ def stylegan2_generator(
     mapping_layers: int | None = None,
     channel_base: int | None = None,
     channel_max: int | None = None,
+    num_classes: int | None = None,
     preset: str = "auto",
     name: str = "stylegan2_generator",
 ) -> keras.Model:
@@ -120,11 +122,14 @@ def stylegan2_generator(
         channel_base: Width numerator: a resolution's width is
             `min(channel_base // resolution, channel_max)`.
         channel_max: Largest width.
+        num_classes: Classes of a conditional generator (the mapping network
+            embeds the label; use `gb.models.ConditionalStyleGAN2`), or `None`.
         preset: `"auto"`, `"cifar"`, `"paper256"`, `"small"` or `"tiny"`.
         name: Model name.
 
     Returns:
-        A `keras.Model` from z `(batch, latent_dim)` to images
+        A `keras.Model` from z `(batch, latent_dim)` (and integer labels
+        `(batch,)` when conditional) to images
         `(batch, resolution, resolution, channels)`.
 
     Example:
@@ -157,10 +162,18 @@ def stylegan2_generator(
     mapping = MappingNetwork(
         w_dim=settings["w_dim"],
         num_layers=settings["mapping_layers"],
+        num_classes=_check_classes(num_classes),
         num_ws=styles,
         name="mapping",
     )
-    return keras.Model(z, synthesis(mapping(z)), name=name)
+    if num_classes is None:
+        return keras.Model(z, synthesis(mapping(z)), name=name)
+    labels = keras.Input((), dtype="int32", name="labels")
+    return keras.Model([z, labels], synthesis(mapping([z, labels])), name=name)
+
+
+def _check_classes(num_classes: int | None) -> int | None:
+    return None if num_classes is None else check_int("num_classes", num_classes, minimum=2)
 
 
 def _synthesis_network(
@@ -198,6 +211,7 @@ def stylegan2_discriminator(
     channel_base: int | None = None,
     channel_max: int | None = None,
     mbstd_group_size: int | None = None,
+    num_classes: int | None = None,
     preset: str = "auto",
     name: str = "stylegan2_discriminator",
 ) -> keras.Model:
@@ -214,6 +228,9 @@ def stylegan2_discriminator(
         channel_base: Width numerator (see `stylegan2_generator`).
         channel_max: Largest width.
         mbstd_group_size: Group size of the minibatch standard deviation.
+        num_classes: Classes of a conditional discriminator: it takes
+            `[images, labels]` and ends in a `ProjectionDiscriminatorOutput`
+            (without spectral normalization); `None`: unconditional.
         preset: As `stylegan2_generator`'s.
         name: Model name.
 
@@ -245,5 +262,8 @@ def stylegan2_discriminator(
     x = EqualizedConv2D(widths[4], 3, activation="leaky_relu", name="b4_conv")(x)
     x = keras.layers.Flatten(name="b4_flatten")(x)
     x = EqualizedDense(widths[4], activation="leaky_relu", name="b4_fc")(x)
-    logits = EqualizedDense(1, name="b4_out")(x)
-    return keras.Model(images, logits, name=name)
+    if num_classes is None:
+        return keras.Model(images, EqualizedDense(1, name="b4_out")(x), name=name)
+    labels = keras.Input((), dtype="int32", name="labels")
+    head = ProjectionDiscriminatorOutput(_check_classes(num_classes), spectral=False, name="b4_out")
+    return keras.Model([images, labels], head([x, labels]), name=name)

@@ -11,6 +11,9 @@ code lives:
   `tf.distribute`.
 - `input_gradients(fn, x)`: an input gradient that can be differentiated
   again (gradient penalties).
+- `value_and_gradients(fn, variables)`: a scalar function of Keras
+  variables and its gradients, for optimisation loops outside `fit`
+  (`gb.latents.project`).
 - `conv_transpose(...)`: `keras.ops.conv_transpose`, faster or more widely
   supported where the backend's own op is not.
 - `copy_state(values, reuse)` and `sync_model_state(model)`: the NaN
@@ -25,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from gan_blocks.backend import random
-from gan_blocks.trainers import conv_transpose, get_trainer, input_gradients
+from gan_blocks.trainers import conv_transpose, get_trainer, input_gradients, value_and_gradients
 
 
 def copy_state(values: list, reuse: list | None = None) -> list:
@@ -98,4 +101,5 @@ __all__ = [
     "random",
     "runs_on_accelerator",
     "sync_model_state",
+    "value_and_gradients",
 ]

@@ -7,7 +7,12 @@ from gan_blocks.models.cycle_gan import CycleGAN
 from gan_blocks.models.gan import GAN
 from gan_blocks.models.gan_optimizer import GANOptimizer
 from gan_blocks.models.pix2pix import Pix2Pix
-from gan_blocks.models.stylegan2 import StyleGAN2, stylegan2_optimizer
+from gan_blocks.models.stylegan2 import (
+    ConditionalStyleGAN2,
+    StyleGAN2,
+    StyleGAN2Training,
+    stylegan2_optimizer,
+)
 from gan_blocks.models.trained_model import TrainedModel
 from gan_blocks.models.vae import VAE
 
@@ -15,11 +20,13 @@ __all__ = [
     "AdversarialModel",
     "AdversarialOptimizer",
     "ConditionalGAN",
+    "ConditionalStyleGAN2",
     "CycleGAN",
     "GAN",
     "GANOptimizer",
     "Pix2Pix",
     "StyleGAN2",
+    "StyleGAN2Training",
     "TrainedModel",
     "VAE",
     "stylegan2_optimizer",

@@ -15,9 +15,11 @@ from gan_blocks.backend import random
 from gan_blocks.losses.path_length_penalty import PathLengthPenalty
 from gan_blocks.losses.r1_penalty import R1Penalty
 from gan_blocks.losses.regularizer import RegularizerContext
+from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_model import DEFAULT_BATCH_SIZE
+from gan_blocks.models.conditional_gan import ConditionalGAN
 from gan_blocks.models.gan import GAN
-from gan_blocks.validation import check_number
+from gan_blocks.validation import check_int, check_number
 
 NOISE_MODES = ("random", "const", "none")
 
@@ -84,80 +86,24 @@ def noise_mode_of(network: keras.Model, noise_mode: str) -> Iterator[None]:
             layer.noise_mode = mode
 
 
-@gan_blocks_export()
-class StyleGAN2(GAN):
-    """StyleGAN2: a mapping network, a style-modulated synthesis network, `fit`-trained.
+class StyleGAN2Training:
+    """Mixin of `StyleGAN2` and `ConditionalStyleGAN2`: StyleGAN2 training on a base.
 
-    The generator (from `gb.architectures.stylegan2_generator`) holds a
-    `gb.layers.MappingNetwork` named `"mapping"` (latents z -> W, broadcast
-    to one w per synthesis layer: `(batch, num_ws, w_dim)`) and a synthesis
-    network named `"synthesis"` (W -> images). Training follows StyleGAN2:
-
-    - **Style mixing**: with probability `style_mixing`, a batch's W rows
-      from a random crossover layer on come from a second latent, so the
-      synthesis layers do not learn that neighbouring styles correlate.
-    - **The W average**: the mapping network keeps a running mean of W
-      (`MappingNetwork.w_average`, beta 0.995), saved with the model, towards
-      which `generate(truncation_psi=...)` truncates.
-    - **Regularizers** (`compile`'s defaults): lazy R1 on the discriminator
-      (every 16 steps) and the path-length regularizer on the generator
-      (`gb.losses.PathLengthPenalty`, every 4, on the synthesis network in W).
-    - **EMA by half-life**: the EMA generator's decay is `0.5 ** (batch /
-      ema_half_life)`, with the half-life ramped up to `ema_rampup` times
-      the images seen so far (NVlabs' `ema_kimg` and `ema_rampup`).
-
-    Augmentation (`gb.layers.AdaptiveAugment` for StyleGAN2-ADA, or
-    `DiffAugment`), mixed precision, the NaN guard, exact resume and the
-    callbacks work as for `GAN`.
-
-    Args:
-        generator: A generator with `"mapping"` and `"synthesis"` layers.
-        discriminator: Images -> logits (`gb.architectures.stylegan2_discriminator`).
-        latent_dim: Size of z; default: the generator's input size.
-        style_mixing: Probability of mixing two latents' styles in a batch.
-        ema_half_life: Half-life of the EMA generator, in images (NVlabs'
-            `ema_kimg * 1000`); `None` keeps no EMA generator.
-        ema_rampup: Cap the half-life at this fraction of the images seen
-            (`None`: no ramp-up).
-        augmentation: Optional differentiable augmentation of the
-            discriminator's inputs (e.g. `gb.layers.AdaptiveAugment()`).
-        seed: Seed of the model's draws (latents, mixing, penalties).
-        **kwargs: `GAN` arguments (e.g. `name`, `discriminator_steps`).
-
-    Example:
-    >>> import numpy as np, gan_blocks as gb
-    >>> generator = gb.architectures.stylegan2_generator(8, channels=1, preset="tiny")
-    >>> discriminator = gb.architectures.stylegan2_discriminator(8, channels=1, preset="tiny")
-    >>> model = gb.models.StyleGAN2(generator, discriminator, seed=0)
-    >>> model.compile()
-    >>> images = np.random.uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
-    >>> sorted(model.fit(images, batch_size=8, verbose=0).history)
-    ['d_loss', 'g_loss', 'path_length_penalty', 'r1_penalty']
-    >>> model.generate(4, seed=0, truncation_psi=0.7).shape
-    (4, 8, 8, 1)
-
-    Reference:
-        Karras et al., "Analyzing and Improving the Image Quality of
-        StyleGAN", CVPR 2020; Karras et al., "Training Generative
-        Adversarial Networks with Limited Data", NeurIPS 2020 (ADA).
+    The base (`GAN` or `ConditionalGAN`) supplies the data handling and the
+    players' calls; this mixin maps latents to W with style mixing, runs the
+    regularizers in W, derives the EMA decay from a half-life, sets
+    StyleGAN2's compile defaults and generates with truncation in W.
     """
 
-    def __init__(
+    def _init_styles(
         self,
         generator: keras.Model,
-        discriminator: keras.Model,
-        latent_dim: int | None = None,
-        style_mixing: float = 0.9,
-        ema_half_life: float | None = 10_000.0,
-        ema_rampup: float | None = 0.05,
-        augmentation: keras.layers.Layer | None = None,
-        seed: int | None = None,
-        **kwargs: Any,
-    ):
+        style_mixing: float,
+        ema_half_life: float | None,
+        ema_rampup: float | None,
+    ) -> Any:
         mapping = _find_layer(generator, "mapping", "mapping")
         _find_layer(generator, "synthesis", "synthesis")
-        if latent_dim is None:
-            latent_dim = int(generator.inputs[0].shape[-1])
         self.style_mixing = check_number("style_mixing", style_mixing, minimum=0.0, maximum=1.0)
         if ema_half_life is not None:
             ema_half_life = check_number("ema_half_life", ema_half_life, minimum=0.0)
@@ -165,20 +111,9 @@ class StyleGAN2(GAN):
             ema_rampup = check_number("ema_rampup", ema_rampup, minimum=0.0)
         self.ema_half_life = ema_half_life
         self.ema_rampup = ema_rampup
-        # The EMA decay follows from the half-life (see `ema_decay`); a saved
-        # config's `generator_ema` is only the switch.
-        kwargs.pop("generator_ema", None)
         self.num_ws = int(mapping.num_ws or 1)
         self._images_per_step = None
-        super().__init__(
-            generator,
-            discriminator,
-            latent_dim,
-            generator_ema=None if ema_half_life is None else 0.999,
-            augmentation=augmentation,
-            seed=seed,
-            **kwargs,
-        )
+        return mapping
 
     # ------------------------------------------------------------ networks
     def mapping_network(self, use_ema: bool = False) -> Any:
@@ -203,7 +138,9 @@ class StyleGAN2(GAN):
         mapping = self.mapping_network()
 
         def inputs(z: Any) -> Any:
-            return z if condition is None else [z, condition]
+            if condition is None:
+                return z
+            return [z, self._shaped(condition, self._generator_label_shape)]
 
         ws = mapping(inputs(latents), training=training)
         if not training or self.style_mixing == 0.0 or self.num_ws < 2:
@@ -224,6 +161,7 @@ class StyleGAN2(GAN):
         return self.synthesis_network()(ws, training=training)
 
     def unpack_data(self, data: Any) -> tuple[Any, Any]:
+        """The base's `(images, condition)`; notes the batch size for the EMA decay."""
         images, condition = super().unpack_data(data)
         self._images_per_step = images.shape[0]
         return images, condition
@@ -308,6 +246,144 @@ class StyleGAN2(GAN):
         )
 
     # ------------------------------------------------------------ generate
+    def _check_truncation(self, truncation_psi: float, truncation_cutoff: int | None) -> float:
+        psi = check_number("truncation_psi", truncation_psi)
+        if truncation_cutoff is not None and not 0 <= int(truncation_cutoff) <= self.num_ws:
+            raise ValueError(
+                f"`truncation_cutoff` must be in [0, num_ws={self.num_ws}]. "
+                f"Received: truncation_cutoff={truncation_cutoff!r}"
+            )
+        return psi
+
+    def _generate_styled(
+        self,
+        latents: Any,
+        labels: Any,
+        batch_size: int,
+        use_ema: bool,
+        psi: float,
+        truncation_cutoff: int | None,
+        noise_mode: str,
+    ) -> np.ndarray:
+        network = self.select_network("generator", use_ema)
+        mapping, synthesis = network.get_layer("mapping"), network.get_layer("synthesis")
+
+        def generate_batch(batch: Any) -> Any:
+            if labels is None:
+                ws = mapping(batch, training=False)
+            else:
+                z, classes = batch
+                ws = mapping([z, self._shaped(classes, self._generator_label_shape)])
+            if psi != 1.0:
+                ws = mapping.truncate(ws, psi, truncation_cutoff)
+            return synthesis(ws, training=False)
+
+        inputs = latents if labels is None else [latents, labels]
+        with noise_mode_of(synthesis, noise_mode):
+            return self.predict_in_batches(generate_batch, inputs, batch_size)
+
+    def w_average(self, use_ema: bool = True) -> np.ndarray:
+        """The running mean of W that truncation moves towards, `(w_dim,)`."""
+        return ops.convert_to_numpy(self.mapping_network(use_ema).w_average)
+
+    # ---------------------------------------------------------------- saving
+    def get_config(self) -> dict[str, Any]:
+        """The base's config plus style mixing and the EMA half-life."""
+        config = super().get_config()
+        config.update(
+            style_mixing=self.style_mixing,
+            ema_half_life=self.ema_half_life,
+            ema_rampup=self.ema_rampup,
+        )
+        return config
+
+
+@gan_blocks_export()
+class StyleGAN2(StyleGAN2Training, GAN):
+    """StyleGAN2: a mapping network, a style-modulated synthesis network, `fit`-trained.
+
+    The generator (from `gb.architectures.stylegan2_generator`) holds a
+    `gb.layers.MappingNetwork` named `"mapping"` (latents z -> W, broadcast
+    to one w per synthesis layer: `(batch, num_ws, w_dim)`) and a synthesis
+    network named `"synthesis"` (W -> images). Training follows StyleGAN2:
+
+    - **Style mixing**: with probability `style_mixing`, a batch's W rows
+      from a random crossover layer on come from a second latent, so the
+      synthesis layers do not learn that neighbouring styles correlate.
+    - **The W average**: the mapping network keeps a running mean of W
+      (`MappingNetwork.w_average`, beta 0.995), saved with the model, towards
+      which `generate(truncation_psi=...)` truncates.
+    - **Regularizers** (`compile`'s defaults): lazy R1 on the discriminator
+      (every 16 steps) and the path-length regularizer on the generator
+      (`gb.losses.PathLengthPenalty`, every 4, on the synthesis network in W).
+    - **EMA by half-life**: the EMA generator's decay is `0.5 ** (batch /
+      ema_half_life)`, with the half-life ramped up to `ema_rampup` times
+      the images seen so far (NVlabs' `ema_kimg` and `ema_rampup`).
+
+    Augmentation (`gb.layers.AdaptiveAugment` for StyleGAN2-ADA, or
+    `DiffAugment`), mixed precision, the NaN guard, exact resume and the
+    callbacks work as for `GAN`.
+
+    Args:
+        generator: A generator with `"mapping"` and `"synthesis"` layers.
+        discriminator: Images -> logits (`gb.architectures.stylegan2_discriminator`).
+        latent_dim: Size of z; default: the generator's input size.
+        style_mixing: Probability of mixing two latents' styles in a batch.
+        ema_half_life: Half-life of the EMA generator, in images (NVlabs'
+            `ema_kimg * 1000`); `None` keeps no EMA generator.
+        ema_rampup: Cap the half-life at this fraction of the images seen
+            (`None`: no ramp-up).
+        augmentation: Optional differentiable augmentation of the
+            discriminator's inputs (e.g. `gb.layers.AdaptiveAugment()`).
+        seed: Seed of the model's draws (latents, mixing, penalties).
+        **kwargs: `GAN` arguments (e.g. `name`, `discriminator_steps`).
+
+    Example:
+    >>> import numpy as np, gan_blocks as gb
+    >>> generator = gb.architectures.stylegan2_generator(8, channels=1, preset="tiny")
+    >>> discriminator = gb.architectures.stylegan2_discriminator(8, channels=1, preset="tiny")
+    >>> model = gb.models.StyleGAN2(generator, discriminator, seed=0)
+    >>> model.compile()
+    >>> images = np.random.uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    >>> sorted(model.fit(images, batch_size=8, verbose=0).history)
+    ['d_loss', 'g_loss', 'path_length_penalty', 'r1_penalty']
+    >>> model.generate(4, seed=0, truncation_psi=0.7).shape
+    (4, 8, 8, 1)
+
+    Reference:
+        Karras et al., "Analyzing and Improving the Image Quality of
+        StyleGAN", CVPR 2020; Karras et al., "Training Generative
+        Adversarial Networks with Limited Data", NeurIPS 2020 (ADA).
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        latent_dim: int | None = None,
+        style_mixing: float = 0.9,
+        ema_half_life: float | None = 10_000.0,
+        ema_rampup: float | None = 0.05,
+        augmentation: keras.layers.Layer | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
+        self._init_styles(generator, style_mixing, ema_half_life, ema_rampup)
+        if latent_dim is None:
+            latent_dim = int(generator.inputs[0].shape[-1])
+        # The EMA decay follows from the half-life (`ema_decay`); a saved
+        # config's `generator_ema` is only the switch.
+        kwargs.pop("generator_ema", None)
+        super().__init__(
+            generator,
+            discriminator,
+            latent_dim,
+            generator_ema=None if ema_half_life is None else 0.999,
+            augmentation=augmentation,
+            seed=seed,
+            **kwargs,
+        )
+
     def generate(
         self,
         num_samples: int | None = None,
@@ -326,11 +402,11 @@ class StyleGAN2(GAN):
         Args:
             num_samples: Number of images (default 16) when `latents` is None.
             latents: Explicit z of shape `(n, latent_dim)`.
-            seed: Seed of z (and of the random noise inputs).
+            seed: Seed of z.
             batch_size: Generator batch size.
             use_ema: Use the EMA generator when the model has one.
-            truncation: Alias of `truncation_psi` (what `GAN.generate` and
-                the `gan-blocks` commands pass).
+            truncation: Alias of `truncation_psi` (what `GAN.generate`'s
+                callers and the `gan-blocks` commands pass).
             truncation_psi: `w_avg + psi * (w - w_avg)`: 1 keeps W, 0 gives
                 the average image, 0.5-0.7 trades variety for fidelity.
             truncation_cutoff: Truncate only the first `cutoff` of the
@@ -338,44 +414,149 @@ class StyleGAN2(GAN):
             noise_mode: `"random"` (fresh per-pixel noise), `"const"` (a
                 fixed noise image per layer: deterministic output) or
                 `"none"`.
-            labels: Unsupported (unconditional model); raises if given.
+            labels: Unsupported (use `ConditionalStyleGAN2` for labels).
 
         Returns:
             Numpy array of images, `(n, *image_shape)`.
         """
         if labels is not None:
-            raise ValueError("This StyleGAN2 is unconditional: `labels` must be None.")
-        if truncation is not None:
-            truncation_psi = truncation
-        psi = check_number("truncation_psi", truncation_psi)
-        if truncation_cutoff is not None and not 0 <= int(truncation_cutoff) <= self.num_ws:
             raise ValueError(
-                f"`truncation_cutoff` must be in [0, num_ws={self.num_ws}]. "
-                f"Received: truncation_cutoff={truncation_cutoff!r}"
+                "This StyleGAN2 is unconditional: `labels` must be None "
+                "(gb.models.ConditionalStyleGAN2 takes labels)."
             )
-        latents = self._latents(num_samples, latents, seed, None)
-        network = self.select_network("generator", use_ema)
-        mapping, synthesis = network.get_layer("mapping"), network.get_layer("synthesis")
-
-        def generate_batch(z: Any) -> Any:
-            ws = mapping(z, training=False)
-            if psi != 1.0:
-                ws = mapping.truncate(ws, psi, truncation_cutoff)
-            return synthesis(ws, training=False)
-
-        with noise_mode_of(synthesis, noise_mode):
-            return self.predict_in_batches(generate_batch, latents, batch_size)
-
-    def w_average(self, use_ema: bool = True) -> np.ndarray:
-        """The running mean of W that truncation moves towards, `(w_dim,)`."""
-        return ops.convert_to_numpy(self.mapping_network(use_ema).w_average)
-
-    # ---------------------------------------------------------------- saving
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            style_mixing=self.style_mixing,
-            ema_half_life=self.ema_half_life,
-            ema_rampup=self.ema_rampup,
+        psi = self._check_truncation(
+            truncation if truncation is not None else truncation_psi, truncation_cutoff
         )
-        return config
+        latents = self._latents(num_samples, latents, seed, None)
+        return self._generate_styled(
+            latents, None, batch_size, use_ema, psi, truncation_cutoff, noise_mode
+        )
+
+
+@gan_blocks_export()
+class ConditionalStyleGAN2(StyleGAN2Training, ConditionalGAN):
+    """Class-conditional StyleGAN2 trained on `(images, labels)` with `fit`.
+
+    As `StyleGAN2`, with the labels of `ConditionalGAN`: the mapping network
+    embeds the class and concatenates it to z (NVlabs' conditional mapping),
+    the discriminator takes `[images, labels]` (a projection head), and
+    `generate(labels=...)` picks the classes. Build the players with
+    `num_classes` (`gb.architectures.stylegan2_generator(..., num_classes=10)`
+    and `stylegan2_discriminator(..., num_classes=10)`). Labels are checked
+    as `ConditionalGAN` checks them.
+
+    Args:
+        generator: A conditional StyleGAN2 generator (`[z, labels]` -> images).
+        discriminator: `[images, labels]` -> logits.
+        num_classes: Number of classes; default: the mapping network's.
+        latent_dim: Size of z; default: the generator's.
+        style_mixing: As `StyleGAN2`.
+        ema_half_life: As `StyleGAN2`.
+        ema_rampup: As `StyleGAN2`.
+        augmentation: As `StyleGAN2`.
+        seed: As `StyleGAN2`.
+        **kwargs: `ConditionalGAN` arguments.
+
+    Example:
+    >>> import numpy as np, gan_blocks as gb
+    >>> generator = gb.architectures.stylegan2_generator(8, 1, preset="tiny", num_classes=3)
+    >>> discriminator = gb.architectures.stylegan2_discriminator(8, 1, preset="tiny", num_classes=3)
+    >>> model = gb.models.ConditionalStyleGAN2(generator, discriminator, seed=0)
+    >>> model.compile()
+    >>> images = np.random.uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    >>> history = model.fit(images, np.arange(16) % 3, batch_size=8, verbose=0)
+    >>> model.generate(labels=[0, 1, 2], seed=0, truncation_psi=0.5).shape
+    (3, 8, 8, 1)
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        num_classes: int | None = None,
+        latent_dim: int | None = None,
+        style_mixing: float = 0.9,
+        ema_half_life: float | None = 10_000.0,
+        ema_rampup: float | None = 0.05,
+        augmentation: keras.layers.Layer | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
+        mapping = self._init_styles(generator, style_mixing, ema_half_life, ema_rampup)
+        if num_classes is None:
+            num_classes = mapping.num_classes
+        if num_classes is None:
+            raise ValueError(
+                "ConditionalStyleGAN2 needs a conditional generator: build it with "
+                "gb.architectures.stylegan2_generator(..., num_classes=N)."
+            )
+        if latent_dim is None:
+            latent_dim = int(generator.inputs[0].shape[-1])
+        kwargs.pop("generator_ema", None)
+        super().__init__(
+            generator,
+            discriminator,
+            latent_dim,
+            num_classes=check_int("num_classes", num_classes, minimum=2),
+            generator_ema=None if ema_half_life is None else 0.999,
+            augmentation=augmentation,
+            seed=seed,
+            **kwargs,
+        )
+
+    def generate(
+        self,
+        num_samples: int | None = None,
+        labels: Any = None,
+        latents: Any = None,
+        seed: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        use_ema: bool = True,
+        truncation: float | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        noise_mode: str = "random",
+    ) -> np.ndarray:
+        """Generates images of the requested classes, truncated in W.
+
+        Args:
+            num_samples: Number of images when neither `labels` nor `latents`
+                fix it; classes then cycle 0, 1, ..., num_classes - 1.
+            labels: Integer class of each image.
+            latents: Explicit z of shape `(n, latent_dim)`.
+            seed: Seed of z.
+            batch_size: Generator batch size.
+            use_ema: Use the EMA generator when the model has one.
+            truncation: Alias of `truncation_psi`.
+            truncation_psi: As `StyleGAN2.generate` (towards the W average
+                of all classes, as NVlabs).
+            truncation_cutoff: As `StyleGAN2.generate`.
+            noise_mode: As `StyleGAN2.generate`.
+
+        Returns:
+            Numpy array of images.
+        """
+        psi = self._check_truncation(
+            truncation if truncation is not None else truncation_psi, truncation_cutoff
+        )
+        if labels is None:
+            count = (
+                int(np.shape(latents)[0])
+                if latents is not None
+                else (16 if num_samples is None else check_int("num_samples", num_samples, 1))
+            )
+            labels = np.arange(count) % self.num_classes
+        labels = np.asarray(labels).reshape(-1)
+        if labels.size == 0:
+            raise ValueError(
+                "`labels` holds no entries: pass one class label per image "
+                f"(classes 0..{self.num_classes - 1})."
+            )
+        input_checks.check_labels(labels, self.num_classes)
+        latents = self._latents(len(labels), latents, seed, None)
+        if int(latents.shape[0]) != len(labels):
+            raise ValueError(f"Got {int(latents.shape[0])} latents but {len(labels)} labels.")
+        labels = ops.convert_to_tensor(labels, "int32")
+        return self._generate_styled(
+            latents, labels, batch_size, use_ema, psi, truncation_cutoff, noise_mode
+        )

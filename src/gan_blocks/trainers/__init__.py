@@ -12,6 +12,10 @@ applied, and a few backend abilities; each module here (`tensorflow`, `jax`,
 - `input_gradients(fn, x)`: the gradient of `sum(fn(x))` with respect to `x`,
   differentiable again (nested tapes / `jax.grad` / `create_graph=True`), for
   gradient penalties.
+- `value_and_gradients(fn, variables)`: a scalar `fn()` of Keras variables
+  and its gradients with respect to them (`GradientTape` / `jax.value_and_grad`
+  over a `StatelessScope` / torch autograd), for optimisation loops outside
+  `fit`.
 - `runs_on_accelerator()`: whether the backend computes on a GPU/TPU (there
   `fit`'s NaN guard runs asynchronously instead of waiting for every step).
 - `resolve_auto_jit_compile(model)`: the `bool` that `compile(jit_compile="auto")`
@@ -168,6 +172,38 @@ def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
     [2.0, 4.0]
     """
     return get_trainer().input_gradients(fn, x)
+
+
+def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
+    """A scalar `fn()` and its gradients with respect to Keras `variables`.
+
+    For optimisation loops outside `fit` over tensors that are not model
+    weights (`gb.latents.project` optimises latents and noise images): pass
+    the gradients with the variables to a Keras optimizer's `apply`.
+    Non-trainable variables are differentiated too, and a variable that `fn`
+    does not use gets a zero gradient. TensorFlow records `fn` on a
+    `GradientTape`, JAX runs `jax.value_and_grad` over a `StatelessScope`
+    that maps the variables to their values (assignments `fn` makes, such as
+    layer state updates, are discarded there), torch uses autograd.
+
+    Args:
+        fn: Callable of no arguments returning a scalar tensor that depends on
+            the variables' values.
+        variables: The `keras.Variable`s to differentiate with respect to.
+
+    Returns:
+        `(value, gradients)`: the scalar (float32 tensor) and a list of
+        tensors, one per variable, shaped like it.
+
+    Example:
+    >>> import keras, numpy as np
+    >>> from gan_blocks.trainers import value_and_gradients
+    >>> v = keras.Variable(np.array([1.0, 2.0], "float32"))
+    >>> value, (gradient,) = value_and_gradients(lambda: keras.ops.sum(v * v), [v])
+    >>> float(value), keras.ops.convert_to_numpy(gradient).tolist()
+    (5.0, [2.0, 4.0])
+    """
+    return get_trainer().value_and_gradients(fn, list(variables))
 
 
 def conv_transpose(

@@ -33,6 +33,16 @@ class Trainer(Protocol):
     def input_gradients(self, fn: Callable[[Any], Any], x: Any) -> Any:
         """Gradient of `sum(fn(x))` with respect to `x`, differentiable again."""
 
+    def value_and_gradients(self, fn: Callable[[], Any], variables: list) -> tuple:
+        """`(fn(), [gradient of fn() for each variable])` for a scalar `fn` of Keras variables.
+
+        For optimisation loops outside `fit` (`gb.latents.project`): the
+        gradients, shaped like the variables (zeros for a variable `fn` does
+        not use), go to a Keras optimizer's `apply`. Non-trainable variables
+        are differentiated too. Assignments `fn` makes (layer state) are
+        discarded on JAX.
+        """
+
     def runs_on_accelerator(self) -> bool:
         """Whether the backend computes on a GPU/TPU (async NaN guard there)."""
 
@@ -142,6 +152,7 @@ TRAINER_FUNCTIONS = (
     "train_step",
     "test_step",
     "input_gradients",
+    "value_and_gradients",
     "runs_on_accelerator",
     "resolve_auto_jit_compile",
     "auto_jit_compile_begin",

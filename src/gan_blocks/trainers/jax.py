@@ -98,6 +98,25 @@ def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
     return jax.grad(total)(jax.numpy.asarray(x))
 
 
+def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
+    """`jax.value_and_grad` of `fn()` over a `StatelessScope` mapping `variables`.
+
+    Assignments `fn` makes to variables (layer state) are discarded.
+    """
+    outer = get_stateless_scope()
+
+    def objective(values: list) -> Any:
+        with StatelessScope() as scope:
+            if outer is not None:
+                scope.state_mapping.update(outer.state_mapping)
+            scope.state_mapping.update((id(v), x) for v, x in zip(variables, values))
+            return jax.numpy.asarray(fn(), dtype="float32")
+
+    values = [jax.numpy.asarray(variable.value) for variable in variables]
+    value, gradients = jax.value_and_grad(objective)(values)
+    return value, list(gradients)
+
+
 def test_step(model: Any, state: tuple, data: Any) -> tuple:
     """`Model.test_step(state, data)` for JAX; returns `(logs, new_state)`."""
     groups = (model.trainable_variables, model.non_trainable_variables, model.metrics_variables)

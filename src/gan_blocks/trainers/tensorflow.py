@@ -90,6 +90,24 @@ def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
     return tape.gradient(total, x)
 
 
+def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
+    """`fn()` and its gradients with respect to `variables`, by one `GradientTape`.
+
+    Every variable is watched, trainable or not; one that `fn` does not use
+    gets a zero gradient.
+    """
+    values = [variable.value for variable in variables]
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+        for value in values:
+            tape.watch(value)
+        result = tf.cast(fn(), tf.float32)
+    gradients = tape.gradient(result, values)
+    return result, [
+        tf.zeros_like(value) if gradient is None else tf.convert_to_tensor(gradient)
+        for value, gradient in zip(values, gradients)
+    ]
+
+
 def test_step(model: Any, data: Any) -> dict:
     """`Model.test_step` for TensorFlow."""
     return model.evaluation_step(data)

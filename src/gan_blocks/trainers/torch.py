@@ -214,6 +214,30 @@ def input_gradients(fn: Callable[[Any], Any], x: Any) -> Any:
     return gradient
 
 
+def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
+    """`fn()` and `torch.autograd.grad` of it with respect to `variables`.
+
+    Non-trainable variables are differentiated too (their tensors require
+    gradients for the call only); one that `fn` does not use gets a zero
+    gradient.
+    """
+    values = [variable.value for variable in variables]
+    required = [value.requires_grad for value in values]
+    try:
+        for value in values:
+            value.requires_grad_(True)
+        with torch.enable_grad():
+            result = fn().float()
+            gradients = torch.autograd.grad(result, values, allow_unused=True)
+    finally:
+        for value, flag in zip(values, required):
+            value.requires_grad_(flag)
+    return result.detach(), [
+        torch.zeros_like(value) if gradient is None else gradient
+        for value, gradient in zip(values, gradients)
+    ]
+
+
 def test_step(model: Any, data: Any) -> dict:
     """`Model.test_step` for torch."""
     with torch.no_grad():

@@ -1,0 +1,199 @@
+"""`gb.latents.project`: StyleGAN2 projection of images into W (NVlabs' projector)."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import gan_blocks as gb
+from gan_blocks.latents import projection
+from gan_blocks.models.stylegan2 import noise_mode_of
+
+STEPS = 100
+
+
+def numpy(x):
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def noise_layers(network):
+    return [layer for layer in network._flatten_layers() if isinstance(layer, gb.layers.NoiseInjection)]
+
+
+def small_model(stylegan2_discriminator=True):
+    """A tiny 8x8 StyleGAN2 whose synthesis uses its noise and stays in [-1, 1].
+
+    Without `stylegan2_discriminator`, a discriminator with no layer "b4_fc":
+    projection then matches pixels only (and runs faster).
+    """
+    keras.utils.set_random_seed(0)  # also for the module fixture, set up before conftest's seed
+    generator = gb.architectures.stylegan2_generator(8, channels=1, preset="tiny")
+    if stylegan2_discriminator:
+        discriminator = gb.architectures.stylegan2_discriminator(8, channels=1, preset="tiny")
+    else:
+        discriminator = keras.Sequential(
+            [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+        )
+    model = gb.models.StyleGAN2(generator, discriminator, seed=0)
+    mapping, synthesis = model.mapping_network(True), model.synthesis_network(True)
+    # A trained model's W average and noise strengths; outputs scaled into [-1, 1].
+    z = np.random.default_rng(5).standard_normal((256, 32)).astype("float32")
+    ws = numpy(mapping(z))
+    mapping.w_average.assign(ws[:, 0].mean(0))
+    for layer in noise_layers(synthesis):
+        layer.strength.assign(np.full(layer.strength.shape, 0.1, "float32"))
+    with noise_mode_of(synthesis, "const"):
+        peak = np.abs(numpy(synthesis(np.concatenate([ws, far_from_average(model, ws)])))).max()
+    for name in ("b4_torgb", "b8_torgb"):
+        kernel = synthesis.get_layer(name).kernel
+        kernel.assign(kernel.value * (0.9 / peak))
+    return model
+
+
+def far_from_average(model, ws):
+    """W twice as far from the W average: targets unlike the starting image."""
+    average = model.w_average()
+    return (average + 2.0 * (ws - average)).astype("float32")
+
+
+def synthesise(model, ws):
+    synthesis = model.synthesis_network(True)
+    with noise_mode_of(synthesis, "const"):
+        return numpy(synthesis(np.asarray(ws, "float32")))
+
+
+def snapshot(model):
+    return [np.array(numpy(weight)) for weight in model.weights]
+
+
+@pytest.fixture(scope="module")
+def projected():
+    """Projects two images the model generated from known W, recording the noise."""
+    model = small_model(stylegan2_discriminator=False)
+    z = np.random.default_rng(1).standard_normal((2, 32)).astype("float32")
+    targets = synthesise(model, far_from_average(model, numpy(model.mapping_network(True)(z))))
+    before = snapshot(model)
+    noise_images = []
+    project_batch = projection._project_batch
+
+    def recording(*args, **kwargs):
+        result = project_batch(*args, **kwargs)
+        noise_images.append(result[2])
+        return result
+
+    projection._project_batch = recording
+    try:
+        latents, reconstructions = gb.latents.project(
+            model, targets, steps=STEPS, w_samples=256, batch_size=2
+        )
+    finally:
+        projection._project_batch = project_batch
+    return model, targets, before, latents, reconstructions, noise_images
+
+
+def test_projection_reaches_a_fraction_of_the_starting_error(projected):
+    model, targets, _, latents, reconstructions, _ = projected
+    assert latents.shape == (2, model.num_ws, 32) and latents.dtype == np.float32
+    assert reconstructions.shape == targets.shape
+    start = np.broadcast_to(model.w_average(), latents.shape)
+    initial = np.mean(np.square(synthesise(model, start) - targets), axis=(1, 2, 3))
+    final = np.mean(np.square(reconstructions - targets), axis=(1, 2, 3))
+    assert np.all(final < 0.25 * initial), (final, initial)
+
+
+def test_reconstructions_are_the_latents_synthesised_with_the_optimised_noise(projected):
+    model, _, _, latents, reconstructions, noise_images = projected
+    assert len(noise_images) == 1  # one batch of two images
+    layers = noise_layers(model.synthesis_network(True))
+    saved = [numpy(layer.const_noise) for layer in layers]
+    try:
+        for layer, noise in zip(layers, noise_images[0]):
+            np.testing.assert_allclose(noise.mean(), 0.0, atol=1e-5)  # renormalised
+            np.testing.assert_allclose(np.mean(noise**2), 1.0, rtol=1e-4)
+            layer.const_noise.assign(noise)
+        with_optimised_noise = synthesise(model, latents)
+    finally:
+        for layer, value in zip(layers, saved):
+            layer.const_noise.assign(value)
+    np.testing.assert_allclose(with_optimised_noise, reconstructions, rtol=1e-4, atol=1e-5)
+    # The model keeps its own noise images: with them the same latents differ.
+    assert np.abs(synthesise(model, latents) - reconstructions).max() > 1e-3
+
+
+def test_the_model_is_unchanged(projected):
+    model, _, before, *_ = projected
+    for old, new in zip(before, snapshot(model)):
+        np.testing.assert_array_equal(old, new)
+    assert all(layer.noise_mode == "random" for layer in noise_layers(model.synthesis_network(True)))
+
+
+def test_w_gives_one_row_per_image_and_w_plus_one_per_style(projected):
+    model, targets, _, latents, *_ = projected
+    np.testing.assert_array_equal(latents, np.broadcast_to(latents[:, :1], latents.shape))
+    w_plus, _ = gb.latents.project(model, targets, steps=4, w_samples=16, w_plus=True, batch_size=2)
+    assert w_plus.shape == latents.shape
+    assert not np.allclose(w_plus, np.broadcast_to(w_plus[:, :1], w_plus.shape))
+
+
+def test_features_enter_the_distance():
+    model = small_model()
+    targets = synthesise(model, np.broadcast_to(model.w_average(), (1, model.num_ws, 32)) + 0.5)
+    calls = []
+    extractor = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(4)])
+
+    def user_features(images):
+        calls.append(tuple(images.shape))
+        return extractor(images)
+
+    def run(features):
+        return gb.latents.project(model, targets, steps=2, w_samples=16, feature_extractor=features)[0]
+
+    pixels_only = run(lambda images: ops.zeros((images.shape[0], 1)))
+    with_user_features = run(user_features)
+    with_discriminator = run(None)  # the discriminator's "b4_fc" features
+    assert calls and all(shape == (1, 8, 8, 1) for shape in calls)
+    assert not np.allclose(with_user_features, pixels_only)
+    assert not np.allclose(with_discriminator, pixels_only)
+    features = projection._discriminator_features(model.discriminator)
+    assert features.output_shape == model.discriminator.get_layer("b4_fc").output.shape
+
+
+def test_a_discriminator_without_b4_fc_means_pixels_only():
+    model = small_model(stylegan2_discriminator=False)
+    assert projection._discriminator_features(model.discriminator) is None
+    with pytest.raises(ValueError, match="pixel_weight=0"):
+        gb.latents.project(model, np.zeros((1, 8, 8, 1)), steps=1, pixel_weight=0.0)
+
+
+def test_nvlabs_schedule_and_noise_regularization():
+    ramp = projection._learning_rate_ramp
+    assert ramp(0.0) == 0.0 and ramp(0.5) == 1.0
+    assert math.isclose(ramp(0.025), 0.5) and math.isclose(ramp(0.875), 0.5)
+    ones = np.ones((16, 16, 1), "float32")
+    # Correlation 1 at 16x16 and again at 8x8: 2 terms each.
+    assert math.isclose(float(numpy(projection._noise_regularization([ones]))), 4.0, rel_tol=1e-6)
+    checkerboard = np.indices((8, 8)).sum(0)[..., None] % 2 * 2.0 - 1.0
+    assert math.isclose(
+        float(numpy(projection._noise_regularization([checkerboard]))), 2.0, rel_tol=1e-6
+    )
+
+
+def test_clear_errors():
+    model = small_model(stylegan2_discriminator=False)
+    with pytest.raises(ValueError, match=r"shape \(n, 8, 8, 1\).*images\[None\]"):
+        gb.latents.project(model, np.zeros((8, 8, 1)))
+    with pytest.raises(ValueError, match=r"shape \(n, 8, 8, 1\).*\(2, 16, 16, 1\)"):
+        gb.latents.project(model, np.zeros((2, 16, 16, 1)))
+    with pytest.raises(ValueError, match=r"\[-1, 1\].*\[0, 255\]"):
+        gb.latents.project(model, np.linspace(0.0, 255.0, 64).reshape(1, 8, 8, 1))
+    with pytest.raises(ValueError, match="NaN"):
+        gb.latents.project(model, np.full((1, 8, 8, 1), np.nan))
+    with pytest.raises(ValueError, match="steps"):
+        gb.latents.project(model, np.zeros((1, 8, 8, 1)), steps=0)
+    dcgan = gb.models.GAN(
+        gb.architectures.dcgan_generator(8, (8, 8, 1)), model.discriminator, latent_dim=8
+    )
+    with pytest.raises(TypeError, match="gb.models.StyleGAN2.*GAN"):
+        gb.latents.project(dcgan, np.zeros((1, 8, 8, 1)))
