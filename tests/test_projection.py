@@ -11,7 +11,7 @@ import gan_blocks as gb
 from gan_blocks.latents import projection
 from gan_blocks.models.stylegan2 import noise_mode_of
 
-STEPS = 100
+STEPS = 50
 
 
 def numpy(x):
@@ -19,7 +19,9 @@ def numpy(x):
 
 
 def noise_layers(network):
-    return [layer for layer in network._flatten_layers() if isinstance(layer, gb.layers.NoiseInjection)]
+    return [
+        layer for layer in network._flatten_layers() if isinstance(layer, gb.layers.NoiseInjection)
+    ]
 
 
 def small_model(stylegan2_discriminator=True):
@@ -126,7 +128,9 @@ def test_the_model_is_unchanged(projected):
     model, _, before, *_ = projected
     for old, new in zip(before, snapshot(model)):
         np.testing.assert_array_equal(old, new)
-    assert all(layer.noise_mode == "random" for layer in noise_layers(model.synthesis_network(True)))
+    assert all(
+        layer.noise_mode == "random" for layer in noise_layers(model.synthesis_network(True))
+    )
 
 
 def test_w_gives_one_row_per_image_and_w_plus_one_per_style(projected):
@@ -141,14 +145,18 @@ def test_features_enter_the_distance():
     model = small_model()
     targets = synthesise(model, np.broadcast_to(model.w_average(), (1, model.num_ws, 32)) + 0.5)
     calls = []
-    extractor = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(4)])
+    extractor = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(4)]
+    )
 
     def user_features(images):
         calls.append(tuple(images.shape))
         return extractor(images)
 
     def run(features):
-        return gb.latents.project(model, targets, steps=2, w_samples=16, feature_extractor=features)[0]
+        return gb.latents.project(
+            model, targets, steps=2, w_samples=16, feature_extractor=features
+        )[0]
 
     pixels_only = run(lambda images: ops.zeros((images.shape[0], 1)))
     with_user_features = run(user_features)
