@@ -104,6 +104,40 @@ def _fir_along(x: Any, taps: np.ndarray, axis: int, down: int) -> Any:
     return total
 
 
+def _upsample_along(
+    x: Any, taps: np.ndarray, axis: int, up: int, before: int, after: int
+) -> Any:
+    # Polyphase form of "insert up - 1 zeros, pad, filter" when the output
+    # length is a multiple of `up`: output phase r of pixel q sums the taps
+    # that land on input pixels, so no inserted zero is ever multiplied
+    # (4x less work and memory than filtering the zero-stuffed map).
+    size = len(taps)
+    length = x.shape[axis]
+    count = (up * length + before + after - size + 1) // up
+    flipped = taps[::-1]
+    phases = []
+    shifts = [(r + o - before) // up for r in range(up) for o in range(size)]
+    low, high = max(0, -min(shifts)), max(0, count - length + max(shifts))
+    widths = [(0, 0)] * 4
+    widths[axis] = (low, high)
+    padded = ops.pad(x, widths)
+    for r in range(up):
+        total = None
+        for o in range(size):
+            if (r + o - before) % up:
+                continue
+            start = low + (r + o - before) // up
+            index = [slice(None)] * 4
+            index[axis] = slice(start, start + count)
+            term = padded[tuple(index)] * float(flipped[o])
+            total = term if total is None else total + term
+        phases.append(total)
+    stacked = ops.stack(phases, axis=axis + 1)
+    shape = list(x.shape)
+    shape[axis] = count * up
+    return ops.reshape(stacked, [-1] + shape[1:])
+
+
 def upfirdn2d(
     x: Any,
     fir: np.ndarray,
@@ -153,6 +187,19 @@ def upfirdn2d(
     fir = np.asarray(fir, "float32")
     channels = x.shape[-1]
     pad_x0, pad_x1, pad_y0, pad_y1 = padding
+    polyphase = (
+        up > 1
+        and down == 1
+        and fir.ndim == 1
+        and min(padding) >= 0
+        and all(d is not None for d in x.shape[1:])
+        and (pad_x0 + pad_x1 - len(fir) + 1) % up == 0
+        and (pad_y0 + pad_y1 - len(fir) + 1) % up == 0
+    )
+    if polyphase:
+        taps = fir * np.float32(math.sqrt(gain))
+        x = _upsample_along(x, taps, 1, up, pad_y0, pad_y1)
+        return _upsample_along(x, taps, 2, up, pad_x0, pad_x1)
     if up > 1:
         height, width = _dim(x, 1), _dim(x, 2)
         x = ops.reshape(x, (-1, height, 1, width, 1, channels))
