@@ -43,6 +43,12 @@ def run_example(name, *options, cwd, env=None, timeout=600):
             marks=pytest.mark.one_backend("tensorflow"),
         ),
         pytest.param("cyclegan", "cyclegan.keras", [], marks=pytest.mark.one_backend("jax")),
+        pytest.param(
+            "stylegan2",
+            "stylegan2.keras",
+            ["--augment", "ada"],
+            marks=pytest.mark.one_backend("torch"),
+        ),
     ],
 )
 def test_example_quick_run(example, artifact, options, tmp_path):
@@ -64,9 +70,15 @@ def test_example_quick_run(example, artifact, options, tmp_path):
     # A second run into the same folder refuses to replace the checkpoint.
     again = run_example(f"{example}.py", "--quick", "--output", str(tmp_path), cwd=tmp_path)
     assert again.returncode == 2 and "--overwrite" in again.stderr, again.stderr[-2000:]
+    if example == "stylegan2":
+        pictures = ["samples", "style_mixing", "truncation", "projection"]
+        for picture in pictures:
+            assert os.path.exists(tmp_path / f"stylegan2_{picture}.png"), picture
 
 
-@pytest.mark.parametrize("example", ["dcgan.py", "vae.py", "pix2pix.py", "cyclegan.py"])
+@pytest.mark.parametrize(
+    "example", ["dcgan.py", "vae.py", "pix2pix.py", "cyclegan.py", "stylegan2.py"]
+)
 def test_numeric_options_are_validated_before_anything_runs(example, tmp_path):
     result = run_example(example, "--epochs", "-3", cwd=tmp_path)
     assert result.returncode == 2
@@ -75,7 +87,7 @@ def test_numeric_options_are_validated_before_anything_runs(example, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "example", ["dcgan.py", "vae.py", "pix2pix.py", "cyclegan.py", "latent_walk.py"]
+    "example", ["dcgan.py", "vae.py", "pix2pix.py", "cyclegan.py", "stylegan2.py", "latent_walk.py"]
 )
 def test_help_shows_defaults_without_importing_tensorflow(example, tmp_path):
     result = run_example(example, "--help", cwd=tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1"})
@@ -101,6 +113,8 @@ def test_help_shows_defaults_without_importing_tensorflow(example, tmp_path):
         ("vae.py", ["--data-dir", "/nonexistent"], "--data-dir /nonexistent: no such file"),
         ("pix2pix.py", ["--data-dir", "/nonexistent"], "--data-dir /nonexistent: no such file"),
         ("cyclegan.py", ["--data-dir", "/nonexistent"], "--data-dir /nonexistent: no such file"),
+        ("stylegan2.py", ["--data-dir", "/nonexistent"], "--data-dir /nonexistent: no such file"),
+        ("stylegan2.py", ["--projection-steps", "-1"], "--projection-steps must be >= 0"),
         ("latent_walk.py", ["missing.keras"], "no such file: missing.keras"),
         ("latent_walk.py", ["missing.keras", "--steps", "2"], "--steps must be >= 4"),
     ],

@@ -198,3 +198,20 @@ def test_conditional_stylegan2_trains_on_labels_and_generates_each_class(tmp_pat
     )
     with pytest.raises(ValueError, match="num_classes"):
         gb.models.ConditionalStyleGAN2(*players(), seed=0)
+
+
+def test_synthesize_renders_given_styles_and_noise_layers_differ():
+    model = gb.models.StyleGAN2(*players(16), seed=0)
+    z = np.random.default_rng(0).normal(size=(3, 32)).astype("float32")
+    ws = numpy(model.mapping_network(use_ema=True)(z))
+    np.testing.assert_allclose(
+        model.synthesize(ws), model.generate(latents=z, noise_mode="const"), atol=1e-6
+    )
+    with pytest.raises(ValueError, match="W latents"):
+        model.synthesize(ws[:, :2])
+    buffers = [
+        numpy(layer.const_noise)
+        for layer in gb.models.stylegan2._noise_layers(model.generator)
+        if layer.const_noise.shape[0] == 16
+    ]
+    assert len(buffers) == 2 and not np.allclose(buffers[0], buffers[1])

@@ -182,7 +182,7 @@ def _synthesis_network(
     ws = keras.Input((styles, w_dim), name="ws")
     x = ConstantInput(widths[4], name="const")(ws)
     x = ModulatedConv2D(widths[4], 3, activation="leaky_relu", name="b4_conv1")([x, ws[:, 0]])
-    x = NoiseInjection(name="b4_noise1")(x)
+    x = NoiseInjection(seed=1, name="b4_noise1")(x)
     image = ToRGB(channels, name="b4_torgb")([x, ws[:, 1]])
     index = 1
     size = 8
@@ -190,11 +190,11 @@ def _synthesis_network(
         x = ModulatedConv2D(
             widths[size], 3, upsample=True, activation="leaky_relu", name=f"b{size}_conv0"
         )([x, ws[:, index]])
-        x = NoiseInjection(name=f"b{size}_noise0")(x)
+        x = NoiseInjection(seed=2 * index, name=f"b{size}_noise0")(x)
         x = ModulatedConv2D(widths[size], 3, activation="leaky_relu", name=f"b{size}_conv1")(
             [x, ws[:, index + 1]]
         )
-        x = NoiseInjection(name=f"b{size}_noise1")(x)
+        x = NoiseInjection(seed=2 * index + 1, name=f"b{size}_noise1")(x)
         rgb = ToRGB(channels, name=f"b{size}_torgb")([x, ws[:, index + 2]])
         image = keras.layers.Add(name=f"b{size}_skip")(
             [Upsample2D(name=f"b{size}_upsample")(image), rgb]

@@ -104,17 +104,16 @@ def project(
             noise images); 1 projects each image on its own.
 
     Returns:
-        `(latents, reconstructions)`, numpy float32:
-
-        - `latents`: `(n, num_ws, w_dim)`, in W+ form even when
-          `w_plus=False` (then every row of an image is the same w), ready
-          for `model.synthesis_network(use_ema=True)(latents)`.
-        - `reconstructions`: `(n, *image_shape)`, the synthesis network's
-          images of `latents` in noise mode `"const"` with the noise images
-          optimised for each image's batch. Those noise images are not kept:
-          synthesising `latents` afterwards uses the model's own
-          `const_noise` (or random noise), which gives the same images only
-          where the noise strengths are zero.
+        `(latents, reconstructions)`, numpy float32. `latents` has shape
+        `(n, num_ws, w_dim)`, in W+ form even when `w_plus=False` (then
+        every row of an image is the same w), ready for
+        `model.synthesize(latents, noise_mode="const")`. `reconstructions`
+        has shape `(n, *image_shape)`: the synthesis network's images of
+        `latents` in noise mode `"const"` with the noise images optimised
+        for each image's batch. Those noise images are not kept:
+        synthesising `latents` afterwards uses the model's own `const_noise`
+        (or random noise), which gives the same images only where the noise
+        strengths are zero.
 
     Raises:
         TypeError: `model` is not a `gb.models.StyleGAN2`.

@@ -117,11 +117,11 @@ class StyleGAN2Training:
 
     # ------------------------------------------------------------ networks
     def mapping_network(self, use_ema: bool = False) -> Any:
-        """The generator's (or the EMA generator's) `MappingNetwork`."""
+        """The trained generator's `MappingNetwork` (`use_ema=True`: the EMA copy's)."""
         return self.select_network("generator", use_ema).get_layer("mapping")
 
     def synthesis_network(self, use_ema: bool = False) -> Any:
-        """The generator's (or the EMA generator's) synthesis network (W -> images)."""
+        """The trained generator's synthesis network, W -> images (`use_ema=True`: EMA)."""
         return self.select_network("generator", use_ema).get_layer("synthesis")
 
     def styles(self, latents: Any, condition: Any = None, training: bool = True) -> Any:
@@ -281,6 +281,38 @@ class StyleGAN2Training:
         inputs = latents if labels is None else [latents, labels]
         with noise_mode_of(synthesis, noise_mode):
             return self.predict_in_batches(generate_batch, inputs, batch_size)
+
+    def synthesize(
+        self,
+        ws: Any,
+        noise_mode: str = "const",
+        use_ema: bool = True,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> np.ndarray:
+        """Images of given W latents (style mixing, projection, editing).
+
+        Args:
+            ws: `(n, num_ws, w_dim)` latents (e.g. from `styles`,
+                `gb.latents.project`, or rows of two latents mixed).
+            noise_mode: As `generate` (`"const"`: deterministic).
+            use_ema: Use the EMA generator's synthesis network.
+            batch_size: Batch size.
+
+        Returns:
+            Numpy images, `(n, *image_shape)`.
+        """
+        ws = ops.convert_to_tensor(ws, "float32")
+        synthesis = self.synthesis_network(use_ema)
+        expected = tuple(synthesis.input_shape[1:])
+        if tuple(ws.shape[1:]) != expected:
+            raise ValueError(
+                f"Expected W latents of shape (n, {expected[0]}, {expected[1]}); "
+                f"received shape {tuple(ws.shape)}."
+            )
+        with noise_mode_of(synthesis, noise_mode):
+            return self.predict_in_batches(
+                lambda batch: synthesis(batch, training=False), ws, batch_size
+            )
 
     def w_average(self, use_ema: bool = True) -> np.ndarray:
         """The running mean of W that truncation moves towards, `(w_dim,)`."""
