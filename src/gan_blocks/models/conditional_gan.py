@@ -222,6 +222,29 @@ class ConditionalGAN(GAN):
         Returns:
             Numpy array of images.
         """
+        latents, labels = self.generation_inputs(num_samples, labels, latents, seed, truncation)
+        generator = self._select_generator(use_ema)
+        return self.predict_in_batches(
+            lambda batch: generator(
+                [batch[0], self._shaped(batch[1], self._generator_label_shape)], training=False
+            ),
+            [latents, labels],
+            batch_size,
+        )
+
+    def generation_inputs(
+        self,
+        num_samples: int | None,
+        labels: Any,
+        latents: Any,
+        seed: int | None,
+        truncation: float | None = None,
+    ) -> tuple[Any, Any]:
+        """The latents and int32 labels `generate` feeds the generator, checked.
+
+        Without `labels`, classes cycle 0, 1, ... over `num_samples` (or the
+        latents' count); labels and latents must agree in number.
+        """
         if labels is None:
             count = (
                 int(np.shape(latents)[0])
@@ -240,15 +263,7 @@ class ConditionalGAN(GAN):
         latents = self._latents(len(labels), latents, seed, truncation)
         if int(latents.shape[0]) != len(labels):
             raise ValueError(f"Got {int(latents.shape[0])} latents but {len(labels)} labels.")
-        generator = self._select_generator(use_ema)
-        labels = ops.convert_to_tensor(labels, "int32")
-        return self.predict_in_batches(
-            lambda batch: generator(
-                [batch[0], self._shaped(batch[1], self._generator_label_shape)], training=False
-            ),
-            [latents, labels],
-            batch_size,
-        )
+        return latents, ops.convert_to_tensor(labels, "int32")
 
     def preview_samples(
         self, num_samples: int = 16, seed: int = 0, inputs: Any = None

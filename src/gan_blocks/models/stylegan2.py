@@ -15,7 +15,6 @@ from gan_blocks.backend import random
 from gan_blocks.losses.path_length_penalty import PathLengthPenalty
 from gan_blocks.losses.r1_penalty import R1Penalty
 from gan_blocks.losses.regularizer import RegularizerContext
-from gan_blocks.models import input_checks
 from gan_blocks.models.adversarial_model import DEFAULT_BATCH_SIZE
 from gan_blocks.models.conditional_gan import ConditionalGAN
 from gan_blocks.models.gan import GAN
@@ -571,24 +570,7 @@ class ConditionalStyleGAN2(StyleGAN2Training, ConditionalGAN):
         psi = self._check_truncation(
             truncation if truncation is not None else truncation_psi, truncation_cutoff
         )
-        if labels is None:
-            count = (
-                int(np.shape(latents)[0])
-                if latents is not None
-                else (16 if num_samples is None else check_int("num_samples", num_samples, 1))
-            )
-            labels = np.arange(count) % self.num_classes
-        labels = np.asarray(labels).reshape(-1)
-        if labels.size == 0:
-            raise ValueError(
-                "`labels` holds no entries: pass one class label per image "
-                f"(classes 0..{self.num_classes - 1})."
-            )
-        input_checks.check_labels(labels, self.num_classes)
-        latents = self._latents(len(labels), latents, seed, None)
-        if int(latents.shape[0]) != len(labels):
-            raise ValueError(f"Got {int(latents.shape[0])} latents but {len(labels)} labels.")
-        labels = ops.convert_to_tensor(labels, "int32")
+        latents, labels = self.generation_inputs(num_samples, labels, latents, seed)
         return self._generate_styled(
             latents, labels, batch_size, use_ema, psi, truncation_cutoff, noise_mode
         )
