@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gan_blocks.cli import convert_inception, evaluate
+from gan_blocks.cli import convert_inception, evaluate, prepare
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     evaluate.add_parser(commands)
     convert_inception.add_parser(commands)
+    prepare.add_parser(commands)
     return parser
 
 

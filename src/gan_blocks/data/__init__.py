@@ -17,6 +17,7 @@ from gan_blocks.data.paired_images import (
     load_paired_images,
     split_pair,
 )
+from gan_blocks.data.prepared_images import prepare_images
 from gan_blocks.data.scaling import from_tanh_range, to_tanh_range
 from gan_blocks.data.tfds_images import load_tfds_images
 from gan_blocks.data.unpaired import UnpairedDataset, unpaired
@@ -35,6 +36,7 @@ __all__ = [
     "load_tfds_images",
     "load_unpaired_images",
     "outline_pairs",
+    "prepare_images",
     "split_pair",
     "to_tanh_range",
     "unpaired",
