@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gan_blocks.cli import convert_inception, evaluate, prepare
+from gan_blocks.cli import convert_inception, evaluate, prepare, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(commands)
     convert_inception.add_parser(commands)
     prepare.add_parser(commands)
+    train.add_parser(commands)
     return parser
 
 
