@@ -6,6 +6,7 @@ when called; the numpy loaders (`load_digits_images`, `load_photo_pairs`,
 archives) and `unpaired` never need it.
 """
 
+from gan_blocks.data.load_prepared import PreparedDataset, load_prepared
 from gan_blocks.data.mnist_idx import load_mnist_idx
 from gan_blocks.data.offline_digits import load_digits_images
 from gan_blocks.data.offline_photo_pairs import load_photo_pairs
@@ -25,6 +26,7 @@ from gan_blocks.data.unpaired_images import load_unpaired_images
 
 __all__ = [
     "PIX2PIX_URL",
+    "PreparedDataset",
     "UnpairedDataset",
     "from_tanh_range",
     "jitter_pair",
@@ -33,6 +35,7 @@ __all__ = [
     "load_paired_arrays",
     "load_paired_images",
     "load_photo_pairs",
+    "load_prepared",
     "load_tfds_images",
     "load_unpaired_images",
     "outline_pairs",

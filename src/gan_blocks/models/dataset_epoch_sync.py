@@ -35,7 +35,14 @@ class DatasetEpochSync(keras.callbacks.Callback):
 
 
 def epoch_sync_callbacks(data: Any, steps_per_epoch: int | None = None) -> list:
-    """`[DatasetEpochSync(data)]` when `data` has `set_epoch`, else `[]`."""
+    """`[DatasetEpochSync(data)]` when `data` has `set_epoch`, else `[]`.
+
+    An endless `PyDataset` (`num_batches` None, e.g. `load_prepared(...,
+    repeat=True)`) has no epochs to set: Keras' batch index runs on through
+    `fit`'s epochs.
+    """
+    if isinstance(data, keras.utils.PyDataset) and data.num_batches is None:
+        return []
     if callable(getattr(data, "set_epoch", None)) and callable(getattr(data, "__len__", None)):
         return [DatasetEpochSync(data, steps_per_epoch)]
     return []

@@ -143,7 +143,10 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
         input_checks.check_not_empty(x, y)
         self.check_training_data(x, y)
         synced = epoch_sync_callbacks(x, kwargs.get("steps_per_epoch"))
-        if synced:  # The data orders itself by (seed, epoch); fit's shuffle would not resume.
+        endless = input_checks.is_py_dataset(x) and x.num_batches is None
+        # The data orders itself (by (seed, epoch), or by position in an endless
+        # stream, where Keras ignores shuffle with a warning); fit's shuffle would not resume.
+        if synced or endless:
             kwargs["shuffle"] = False
         self._begin_auto_jit_compile(x, y, args, kwargs)
         callbacks = list(callbacks or []) + self.fit_callbacks() + synced
