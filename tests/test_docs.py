@@ -30,6 +30,7 @@ API_PAGES = {
     "gan_blocks.metrics": "metrics.md",
     "gan_blocks.callbacks": "callbacks.md",
     "gan_blocks.data": "data.md",
+    "gan_blocks.export": "export.md",
     "gan_blocks.testing": "testing.md",
     "gan_blocks.registry": "registry.md",
     "gan_blocks.plugins": "registry.md",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gan_blocks.cli import convert_inception, evaluate, prepare, train
+from gan_blocks.cli import convert_inception, evaluate, export, prepare, sample, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     convert_inception.add_parser(commands)
     prepare.add_parser(commands)
     train.add_parser(commands)
+    export.add_parser(commands)
+    sample.add_parser(commands)
     return parser
 
 
