@@ -84,6 +84,23 @@ def test_folders_and_saved_statistics_give_the_metrics(tmp_path, capsys, extract
     assert again["metrics"] == pytest.approx(report["metrics"], abs=1e-9)
 
 
+def test_a_prepared_dataset_is_a_reference_like_its_folder(tmp_path, capsys, extractor_path):
+    real, fake = digits(2, 40), digits(3, 30)
+    write_png_folder(tmp_path / "real", real)
+    write_png_folder(tmp_path / "fake", fake)
+    gb.data.prepare_images(
+        tmp_path / "real", tmp_path / "prepared", 8, channels=1, workers=1, progress=False
+    )
+    options = ["--extractor", extractor_path, "--metrics", "fid,pr"]
+    from_prepared = run_json(
+        capsys, str(tmp_path / "fake"), "--reference", str(tmp_path / "prepared"), *options
+    )
+    expected = expected_values(real / 127.5 - 1, fake / 127.5 - 1, extractor_path)
+    assert from_prepared["num_real"] == 40
+    assert from_prepared["metrics"]["fid"] == pytest.approx(expected["fid"], abs=1e-6)
+    assert from_prepared["metrics"]["precision"] == pytest.approx(expected["precision"])
+
+
 def test_a_saved_model_is_sampled_with_its_generate(tmp_path, capsys, extractor_path):
     generator = keras.Sequential(
         [

@@ -25,14 +25,21 @@ def add_parser(commands: Any) -> None:
         description=(
             "Score generated images against a real reference set. SOURCE is a saved "
             "gan-blocks model (.keras: its `generate` samples, EMA generator by default), a "
-            "folder of PNG/JPEG images, or an .npz of images (uint8, or float in [-1, 1]). "
-            "REFERENCE is a folder, an .npz of images, or reference statistics saved with "
+            "folder of PNG/JPEG images, a prepared dataset (gan-blocks prepare), or an .npz of "
+            "images (uint8, or float in [-1, 1]). REFERENCE is any of those images, or "
+            "reference statistics saved with "
             "--save-reference / gb.metrics.reference_statistics(...).save(path)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("source", help="model .keras, image folder or images .npz")
-    parser.add_argument("--reference", required=True, help="image folder, .npz, or statistics")
+    parser.add_argument(
+        "source", help="model .keras, image folder, prepared dataset or images .npz"
+    )
+    parser.add_argument(
+        "--reference",
+        required=True,
+        help="image folder, prepared dataset, .npz, or statistics",
+    )
     parser.add_argument(
         "--metrics",
         default="fid,kid,precision_recall,density_coverage",

@@ -90,8 +90,21 @@ def read_npz_images(path: str) -> np.ndarray:
     return images
 
 
+def read_prepared(path: str) -> np.ndarray:
+    """All images of a prepared dataset (`gb.data.prepare_images`), in [-1, 1], in its order."""
+    from gan_blocks.data.load_prepared import read_prepared_manifest
+
+    manifest = read_prepared_manifest(path)
+    shards = [
+        np.load(os.path.join(path, shard["images"]), mmap_mode="r") for shard in manifest["shards"]
+    ]
+    return to_tanh_range(np.concatenate(shards))
+
+
 def read_images(path: str, channels: int | None = None) -> np.ndarray:
-    """Images from a folder or an `.npz` file, in [-1, 1]."""
+    """Images from a folder, a prepared dataset or an `.npz` file, in [-1, 1]."""
+    if os.path.isfile(os.path.join(path, "dataset.json")):
+        return read_prepared(path)
     if os.path.isdir(path):
         return read_folder(path, channels)
     if not os.path.exists(path):
@@ -99,7 +112,8 @@ def read_images(path: str, channels: int | None = None) -> np.ndarray:
     if path.endswith(".npz"):
         return read_npz_images(path)
     raise ValueError(
-        f"Expected a folder of images, an .npz of images or a .keras model; received {path!r}."
+        "Expected a folder of images, a prepared dataset (gan-blocks prepare), an .npz of "
+        f"images or a .keras model; received {path!r}."
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import warnings
 from typing import Any
 
 import keras
@@ -145,7 +146,11 @@ def export_generator(
         direction=direction,
     )
     quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
-    with quiet:
+    with quiet, warnings.catch_warnings():
+        if not verbose:
+            # torch's ONNX tracer warns about every Python bool Keras' conv padding takes
+            # from a shape: constants of the exported (fixed-architecture) graph.
+            warnings.filterwarnings("ignore", message=".*might cause the trace to be incorrect")
         network.export(
             path, format=format, input_signature=_input_signature(network), verbose=verbose
         )
