@@ -220,7 +220,7 @@ def test_clear_errors(tmp_path, capsys, argv, message):
     assert not os.path.exists(out / "checkpoints")
 
 
-@pytest.mark.large
+@pytest.mark.one_backend("jax")  # three processes; the in-process crash test runs everywhere
 def test_resume_after_sigkill_in_a_subprocess_equals_an_uninterrupted_run(tmp_path):
     data = prepared_dataset(tmp_path / "data")
     environment = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
