@@ -1,5 +1,6 @@
 """`gb.export`: exported artifacts reproduce `generate`, run by their own runtimes."""
 
+import importlib.util
 import os
 
 import keras
@@ -79,6 +80,11 @@ def test_exported_gan_reproduces_the_ema_generator_in_inference_mode(tmp_path, f
     outputs = export_and_run(gan, tmp_path, format, {"latents": latents})
     np.testing.assert_allclose(outputs["images"], expected, atol=1e-5)
     assert outputs["images"].dtype == np.float32
+    if format == "onnx":  # A free (symbolic) batch dimension on every backend.
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(tmp_path / "generator.onnx"))
+        assert isinstance(session.get_inputs()[0].shape[0], str)
     raw = gan.generate(latents=latents, use_ema=False)
     assert np.abs(outputs["images"] - raw).max() > 1e-2  # The EMA copy, not the raw one.
     again = run_artifact(
@@ -92,6 +98,11 @@ def test_exported_gan_reproduces_the_ema_generator_in_inference_mode(tmp_path, f
 
 def test_the_export_formats_of_each_backend():
     assert gb.export.check_export_format("onnx", "tensorflow") == "onnx"
+    if importlib.util.find_spec("jax2onnx") is None:
+        with pytest.raises(ImportError, match="pip install jax2onnx"):
+            gb.export.check_export_format("onnx", "jax")
+    else:
+        assert gb.export.check_export_format("onnx", "jax") == "onnx"
     with pytest.raises(ValueError, match="tensorflow, torch backends can"):
         gb.export.check_export_format("litert", "jax")
     with pytest.raises(ValueError, match="Unknown export format 'mp4'"):

@@ -20,7 +20,7 @@ def add_parser(commands: Any) -> None:
             "default) in float32 with named inputs (latents, plus labels for conditional "
             "models; images for Pix2Pix, CycleGAN and a VAE encoder). Nothing random is "
             "sampled in the exported graph. Which backend writes which format: "
-            "tf_saved_model: tensorflow, jax; onnx: tensorflow, torch (jax with jax2onnx); "
+            "tf_saved_model: tensorflow, jax; onnx: tensorflow, jax (jax2onnx), torch; "
             "litert: tensorflow (torch with litert-torch). Set KERAS_BACKEND accordingly."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

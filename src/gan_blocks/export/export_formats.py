@@ -16,7 +16,7 @@ _REQUIREMENTS = {
     ("tf_saved_model", "jax"): ("tensorflow",),  # jax2tf
     ("tf_saved_model", "torch"): ("tensorflow", "torch_xla"),
     ("onnx", "tensorflow"): ("tf2onnx", "onnx"),
-    ("onnx", "jax"): ("jax2onnx", "onnx"),
+    ("onnx", "jax"): ("jax2onnx", "onnx"),  # Python >= 3.11
     ("onnx", "torch"): ("onnx", "onnxscript"),
     ("litert", "tensorflow"): ("tensorflow",),
     ("litert", "torch"): ("litert_torch",),
@@ -75,7 +75,7 @@ def check_export_format(format: str, backend: str | None = None) -> str:
         raise ImportError(
             f"Exporting format={format!r} on the {backend} backend needs "
             f"{', '.join(missing)}: pip install {packages} (or pip install "
-            '"gan-blocks[export]" for onnx, tf2onnx and ai-edge-litert).'
+            '"gan-blocks[export]" for onnx, tf2onnx, jax2onnx and ai-edge-litert).'
         )
     return format
 

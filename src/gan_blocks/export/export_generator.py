@@ -85,7 +85,7 @@ def export_generator(
     | format | tensorflow | jax | torch |
     |---|---|---|---|
     | `"tf_saved_model"` | yes | yes (needs TensorFlow) | needs torch-xla |
-    | `"onnx"` | yes (tf2onnx) | needs jax2onnx | yes |
+    | `"onnx"` | yes (tf2onnx) | yes (jax2onnx) | yes |
     | `"litert"` | yes | no | needs litert-torch |
 
     Reload: `tf.saved_model.load(path).serve([latents, labels])` (or the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from gan_blocks import backend
@@ -230,7 +231,9 @@ class MappingNetwork(keras.layers.Layer):
                 "`cutoff` truncates the first rows of w of shape (batch, num_ws, w_dim). "
                 f"Received w of shape {tuple(w.shape)}; pass cutoff=None for 2-D w."
             )
-        rows = ops.arange(w.shape[1])[:, None] < cutoff  # (num_ws, 1)
+        # A constant (num_ws, 1) mask: num_ws and cutoff are static, and jax2onnx's
+        # ONNX export cannot trace keras.ops.arange(n) (it reads arange(n, None)).
+        rows = np.arange(w.shape[1])[:, None] < cutoff
         return ops.where(rows, average + psi * (w - average), w)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
