@@ -75,7 +75,8 @@ def check_export_format(format: str, backend: str | None = None) -> str:
         raise ImportError(
             f"Exporting format={format!r} on the {backend} backend needs "
             f"{', '.join(missing)}: pip install {packages} (or pip install "
-            '"gan-blocks[export]" for onnx, tf2onnx, jax2onnx and ai-edge-litert).'
+            '"gan-blocks[export]" for onnx, tf2onnx and ai-edge-litert; '
+            '"gan-blocks[export-jax]" adds jax2onnx).'
         )
     return format
 
