@@ -74,6 +74,22 @@ class KillAfterStep(keras.callbacks.Callback):
             raise SimulatedKill()
 
 
+def tensorboard_scalars(log_dir, tag):
+    """{step: value} of a scalar in the TensorBoard logs (tf.summary or torch's writer)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(log_dir, size_guidance={"scalars": 0, "tensors": 0}).Reload()
+    if tag in events.Tags()["scalars"]:
+        return {event.step: event.value for event in events.Scalars(tag)}
+    return {event.step: float(np.squeeze(_tensor_value(event))) for event in events.Tensors(tag)}
+
+
+def _tensor_value(event):
+    from tensorboard.util import tensor_util
+
+    return tensor_util.make_ndarray(event.tensor_proto)
+
+
 def run_command(argv, callbacks=None):
     parsed = build_parser().parse_args(["train", *argv])
     config, resume = settings(parsed)
@@ -85,7 +101,7 @@ def test_trains_writes_outputs_and_a_config_repeat_resumed_after_a_crash_is_iden
 ):
     data = prepared_dataset(tmp_path / "data")
     first = str(tmp_path / "first")
-    assert main(["train", *tiny_run_flags(data, first)]) == 0
+    assert main(["train", *tiny_run_flags(data, first), "--tensorboard"]) == 0
     printed = capsys.readouterr().out
     assert "dcgan" in printed and f"backend {keras.backend.backend()}" in printed
     assert "no FID" in printed and printed.count("kimg 0.") == 2  # One line per snapshot.
@@ -101,6 +117,8 @@ def test_trains_writes_outputs_and_a_config_repeat_resumed_after_a_crash_is_iden
     rows = list(csv.DictReader(open(os.path.join(first, "metrics.csv"))))
     assert [row["step"] for row in rows] == ["4", "8"]
     assert all(np.isfinite(float(row[key])) for row in rows for key in ("d_loss", "g_loss"))
+    logged = tensorboard_scalars(os.path.join(first, "tensorboard"), "d_loss")
+    assert logged == pytest.approx({64: float(rows[0]["d_loss"]), 128: float(rows[1]["d_loss"])})
     final = keras.saving.load_model(os.path.join(first, "final.keras"))
     assert isinstance(final, gb.models.GAN) and final.trained_steps() == 8
     assert final.generate(2, seed=0).shape == (2, 8, 8, 3)
