@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
+
 from gan_blocks.backend import random
 from gan_blocks.trainers import conv_transpose, get_trainer, input_gradients, value_and_gradients
 
@@ -91,13 +93,51 @@ def compiled_draws_match_eager() -> bool:
     return get_trainer().compiled_draws_match_eager()
 
 
+def process_layout() -> tuple[int, int]:
+    """`(number of processes, this process's index)` of a multi-process run.
+
+    JAX's `jax.process_count()` / `jax.process_index()` under JAX (a
+    multi-host run started with `jax.distributed.initialize`); `(1, 0)` on
+    TensorFlow and torch, whose multi-worker strategies shard data themselves.
+    Data loaders (`gb.data.load_prepared`) read their default slice from it.
+
+    Example:
+    >>> from gan_blocks.backend import process_layout
+    >>> process_layout()
+    (1, 0)
+    """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.process_count(), jax.process_index()
+    return 1, 0
+
+
+def auto_jit_compile_decided_in_fit() -> bool:
+    """Whether `jit_compile="auto"` is decided during `fit` on this backend.
+
+    True on torch, where `fit` times its first eager steps and compiles the
+    rest of the run only when that pays back (`resolve_auto_jit_compile`);
+    False on TensorFlow and JAX, where `compile()` decides.
+
+    Example:
+    >>> import keras
+    >>> from gan_blocks.backend import auto_jit_compile_decided_in_fit
+    >>> auto_jit_compile_decided_in_fit() == (keras.backend.backend() == "torch")
+    True
+    """
+    return keras.backend.backend() == "torch"
+
+
 __all__ = [
+    "auto_jit_compile_decided_in_fit",
     "callbacks_run_synchronously",
     "compiled_draws_match_eager",
     "concrete_values",
     "conv_transpose",
     "copy_state",
     "input_gradients",
+    "process_layout",
     "random",
     "runs_on_accelerator",
     "sync_model_state",

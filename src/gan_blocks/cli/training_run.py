@@ -24,6 +24,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from gan_blocks.backend import auto_jit_compile_decided_in_fit
 from gan_blocks.cli import train_recipes
 from gan_blocks.cli.train_checkpoints import Checkpoints, write_json_atomically
 
@@ -423,7 +424,7 @@ class TrainingRun:
             fid.set_model(model)
         if latest is not None:
             jit_note = f"jit_compile {jit_compile} (as the run's first snapshot chose)"
-        elif self._jit_argument() == "auto" and keras.backend.backend() == "torch":
+        elif self._jit_argument() == "auto" and auto_jit_compile_decided_in_fit():
             jit_note = "jit_compile auto (torch decides in the first snapshot)"
         else:
             jit_note = f"jit_compile {config['jit_compile']} ({bool(model.jit_compile)})"
@@ -444,7 +445,7 @@ class TrainingRun:
         # torch resolves "auto" inside a `fit`, from the steps it plans: the
         # first snapshot is a `fit` planning the whole run, stopped after it.
         decide_first = (
-            latest is None and self._jit_argument() == "auto" and keras.backend.backend() == "torch"
+            latest is None and self._jit_argument() == "auto" and auto_jit_compile_decided_in_fit()
         )
         snapshots = _SnapshotCallback(self, stop_after_first=decide_first)
         while step < self.total_steps:

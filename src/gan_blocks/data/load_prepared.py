@@ -10,6 +10,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from gan_blocks.backend import process_layout
+
 FORMAT = "gan-blocks-prepared"
 VERSION = 1
 MANIFEST = "dataset.json"
@@ -87,11 +89,7 @@ def read_prepared_manifest(path: str | os.PathLike) -> dict:
 
 def _default_processes() -> tuple[int, int]:
     """(number of processes, this process's index): JAX's under JAX, else (1, 0)."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.process_count(), jax.process_index()
-    return 1, 0
+    return process_layout()
 
 
 class PreparedDataset(keras.utils.PyDataset):
