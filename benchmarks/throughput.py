@@ -21,6 +21,17 @@ alike, and the medians of steps/s are reported with the ratio to the plain loops
     python benchmarks/throughput.py --backend jax --batch-sizes 64 256
     python benchmarks/throughput.py --backend tensorflow --policy mixed_bfloat16
     python benchmarks/throughput.py --backend tensorflow --batch-sizes 64 --onednn-opts 0 1
+    python benchmarks/throughput.py --backend jax --model stylegan2 --image-size 32
+
+`--model stylegan2` times `gb.models.StyleGAN2.fit` with its own `compile()`
+defaults (lazy R1 every 16, path length every 4, style mixing, EMA) on
+`gb.architectures.stylegan2_generator`/`stylegan2_discriminator` of
+`--stylegan2-preset` (default "small"), once per modulated-convolution
+implementation: scaled activations (the default) and `fused_modconv=True`
+(grouped per-sample kernels). There is no plain loop of that math on these
+backends to compare with (NVlabs' is PyTorch with CUDA kernels), so only
+steps/s and images/s are reported. Every 16th step runs the lazy R1 and every
+4th the path-length term: time a multiple of 16 steps (`--steps 16`).
 
 On TensorFlow the header gives the oneDNN state (`TF_ENABLE_ONEDNN_OPTS`, or
 TensorFlow's own choice for the CPU) and the table what `jit_compile="auto"`
@@ -63,7 +74,9 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant")
     parser.add_argument("--warmup-steps", type=int, default=3)
     parser.add_argument("--policy", choices=POLICIES, default="float32")
-    parser.add_argument("--image-size", type=int, default=28)
+    parser.add_argument("--model", choices=("dcgan", "stylegan2"), default="dcgan")
+    parser.add_argument("--stylegan2-preset", default="small")
+    parser.add_argument("--image-size", type=int, default=None, help="default: 28 (DCGAN), 32")
     parser.add_argument("--channels", type=int, default=1)
     parser.add_argument("--latent-dim", type=int, default=100)
     parser.add_argument("--filters", type=int, default=64)
@@ -108,7 +121,10 @@ def parse_args(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if "--small-batch" in argv:
         parser.set_defaults(batch_sizes=[4], latent_dim=64, filters=32, steps=300)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.image_size is None:
+        args.image_size = 32 if args.model == "stylegan2" else 28
+    return args
 
 
 # ------------------------------------------------------------------ machine info
@@ -200,12 +216,19 @@ def versions(backend):
 
 
 # ------------------------------------------------------------------------ models
-def build_models(args, seed):
+def build_models(args, seed, fused_modconv=False):
     import keras
 
     import gan_blocks as gb
 
     keras.utils.set_random_seed(seed)
+    if args.model == "stylegan2":
+        size, channels, preset = args.image_size, args.channels, args.stylegan2_preset
+        generator = gb.architectures.stylegan2_generator(
+            size, channels, preset=preset, fused_modconv=fused_modconv
+        )
+        discriminator = gb.architectures.stylegan2_discriminator(size, channels, preset=preset)
+        return generator, discriminator
     image_shape = (args.image_size, args.image_size, args.channels)
     generator = gb.architectures.dcgan_generator(args.latent_dim, image_shape, filters=args.filters)
     discriminator = gb.architectures.dcgan_discriminator(image_shape, filters=args.filters)
@@ -282,7 +305,9 @@ class Runner:
 
 
 class GanBlocksFit(Runner):
-    def __init__(self, args, batch_size, name="gan-blocks fit", **compile_kwargs):
+    def __init__(
+        self, args, batch_size, name="gan-blocks fit", fused_modconv=False, **compile_kwargs
+    ):
         import keras
 
         import gan_blocks as gb
@@ -290,16 +315,23 @@ class GanBlocksFit(Runner):
 
         self.name = name
         self.batch_size = batch_size
-        generator, discriminator = build_models(args, seed=1)
-        self.gan = gb.models.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=0)
-        self.gan.compile(adam(), adam(), **compile_kwargs)
-        self.describe = f"GAN.fit, jit_compile={self.gan.jit_compile}"
+        generator, discriminator = build_models(args, seed=1, fused_modconv=fused_modconv)
+        if args.model == "stylegan2":
+            self.gan = gb.models.StyleGAN2(generator, discriminator, seed=0)
+            self.gan.compile(**compile_kwargs)  # the StyleGAN2 recipe
+        else:
+            self.gan = gb.models.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=0)
+            self.gan.compile(adam(), adam(), **compile_kwargs)
+        fit_name = type(self.gan).__name__ + ".fit"
+        if fused_modconv:
+            fit_name += " (fused_modconv=True)"
+        self.describe = f"{fit_name}, jit_compile={self.gan.jit_compile}"
         if "jit_compile" not in compile_kwargs:
             # What "auto" chose, and what gan-blocks' rule says it stands for.
             self.auto_rule = resolve_auto_jit_compile(
                 self.gan, compile_kwargs.get("run_eagerly", False)
             )
-            self.describe = f"GAN.fit, jit_compile='auto' -> {self.gan.jit_compile}"
+            self.describe = f"{fit_name}, jit_compile='auto' -> {self.gan.jit_compile}"
             if self.gan.jit_compile != self.auto_rule:
                 self.describe += f" (NOT the rule's {self.auto_rule})"
         extra = {k: v for k, v in compile_kwargs.items() if k != "jit_compile"}
@@ -646,6 +678,21 @@ class TorchModuleLoop(TorchLoop):
 
 def make_runners(args, batch_size):
     compile_kwargs = parse_kwargs(args.gan_kwargs)
+    if args.model == "stylegan2":
+        # The two modulated-convolution implementations, side by side.
+        runners = [
+            GanBlocksFit(args, batch_size, name="gan-blocks fit (default)", **compile_kwargs),
+            GanBlocksFit(
+                args,
+                batch_size,
+                name="gan-blocks fit (fused_modconv)",
+                fused_modconv=True,
+                **compile_kwargs,
+            ),
+        ]
+        if args.variants:
+            runners = [r for r in runners if r.name in args.variants]
+        return runners
     runners = [GanBlocksFit(args, batch_size, name="gan-blocks fit (default)", **compile_kwargs)]
     if args.backend == "tensorflow" and "jit_compile" not in compile_kwargs:
         # Both XLA settings explicitly: one of them repeats the default (a
@@ -898,7 +945,8 @@ def main(argv=None):
         )
     keras.config.set_dtype_policy(args.policy)
 
-    print(f"## DCGAN {args.image_size}x{args.image_size}x{args.channels} training throughput\n")
+    title = "DCGAN" if args.model == "dcgan" else f"StyleGAN2 ({args.stylegan2_preset!r} preset)"
+    print(f"## {title} {args.image_size}x{args.image_size}x{args.channels} training throughput\n")
     print(f"- machine: {cpu_model()}, {os.cpu_count()} logical cores, {platform.system()}")
     print(f"- date: {datetime.datetime.now().isoformat(timespec='minutes')}")
     print(
@@ -908,7 +956,10 @@ def main(argv=None):
     if args.backend == "tensorflow":
         onednn = onednn_state()
         print(f"- TensorFlow oneDNN: {onednn}")
-    print(f"- dtype policy: {args.policy}; latent {args.latent_dim}; filters {args.filters}")
+    if args.model == "dcgan":
+        print(f"- dtype policy: {args.policy}; latent {args.latent_dim}; filters {args.filters}")
+    else:
+        print(f"- dtype policy: {args.policy}; StyleGAN2.compile() defaults")
     if args.stock_conv_transpose:
         print("- Conv2DTranspose layers use keras.ops.conv_transpose's own gradient (all variants)")
     print(

@@ -42,6 +42,23 @@ def test_builders_follow_the_nvlabs_layout():
         gb.models.StyleGAN2(gb.architectures.dcgan_generator(8, (8, 8, 1)), discriminator)
 
 
+def test_fused_modconv_generator_renders_the_same_images():
+    # The grouped per-sample convolution is another computation of the same
+    # function: with the same weights it must give the same images.
+    plain = gb.architectures.stylegan2_generator(8, 2, preset="tiny")
+    fused = gb.architectures.stylegan2_generator(8, 2, preset="tiny", fused_modconv=True)
+    synthesis = fused.get_layer("synthesis")
+    assert synthesis.get_layer("b8_conv0").fused_modconv
+    assert synthesis.get_layer("b8_torgb").get_config()["fused_modconv"]
+    assert not plain.get_layer("synthesis").get_layer("b8_conv0").fused_modconv
+    fused.set_weights(plain.get_weights())
+    z = np.random.default_rng(0).normal(size=(3, 32)).astype("float32")
+    with gb.models.stylegan2.noise_mode_of(plain.get_layer("synthesis"), "const"):
+        with gb.models.stylegan2.noise_mode_of(synthesis, "const"):
+            expected = numpy(plain(z, training=False))
+            np.testing.assert_allclose(numpy(fused(z, training=False)), expected, atol=1e-5)
+
+
 def test_style_mixing_probability_zero_is_the_unmixed_generator():
     model = gb.models.StyleGAN2(*players(), style_mixing=0.0, seed=0)
     z = np.random.default_rng(0).normal(size=(4, 32)).astype("float32")
