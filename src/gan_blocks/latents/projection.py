@@ -37,6 +37,7 @@ def project(
     verbose: bool = False,
     w_samples: int = 10000,
     batch_size: int = 1,
+    labels: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Finds the W that makes a trained StyleGAN2 reproduce each image.
 
@@ -63,6 +64,18 @@ def project(
       (the layer has one noise image for all samples): `batch_size=1`, the
       default, gives each image its own, as NVlabs.
 
+    **Class-conditional models.** A `gb.models.ConditionalStyleGAN2` needs
+    `labels`, the class of each image, and each image starts from the mean W
+    of its class instead of the tracked W average: `w_samples` random z are
+    mapped with the class (the same z for every class, so an image's start
+    does not depend on the classes of the others), w starts at their mean,
+    and `w_std` is their spread around it (the formula above). Only the
+    classes present in `labels` are sampled; a batch may mix classes. This
+    step is not in NVlabs' projector, which is unconditional: the class
+    embedding moves each class's W cloud away from the average over all
+    classes, so the global average would start the search off the class
+    and scale the noise on w by a spread that mixes the classes.
+
     The distance to the target is `pixel_weight` times the mean squared
     pixel error plus the mean squared distance of the images' features. NVlabs
     uses LPIPS (VGG16 features), which gan-blocks does not ship: the features
@@ -71,17 +84,23 @@ def project(
     of a batch independently), else the model's own discriminator minus its
     logit: the output of its layer `"b4_fc"` (as `gb.architectures.stylegan2_discriminator`
     builds), computed one image at a time so its minibatch standard
-    deviation does not mix the images. A discriminator without a layer
-    `"b4_fc"` (or one that is not a functional model) gives no features:
-    the distance is then the pixel error alone. A discriminator is a weak
-    perceptual metric, and an untrained one none: with a well-matched
-    generator, `pixel_weight` carries most of the fit.
+    deviation does not mix the images. Of a conditional discriminator
+    (`[images, labels]` -> logits), the features come from the images alone
+    where `"b4_fc"` does not depend on the labels (as in
+    `stylegan2_discriminator(..., num_classes=K)`, whose labels enter only
+    at its projection head), else each image's label is fed with it. A
+    `feature_extractor` of your own gets the images only. A discriminator
+    without a layer `"b4_fc"` (or one that is not a functional model) gives
+    no features: the distance is then the pixel error alone. A discriminator
+    is a weak perceptual metric, and an untrained one none: with a
+    well-matched generator, `pixel_weight` carries most of the fit.
 
     The model is left as it was: its weights, noise images and noise modes
     are restored when `project` returns (or raises).
 
     Args:
-        model: A `gb.models.StyleGAN2` (trained, for meaningful results).
+        model: A `gb.models.StyleGAN2` or `gb.models.ConditionalStyleGAN2`
+            (trained, for meaningful results).
         images: Real images `(n, *model.image_shape)` scaled like the
             generator's output, in [-1, 1] (values beyond [-1.5, 1.5] are
             refused).
@@ -99,9 +118,13 @@ def project(
             added to w (numpy draws: the same on every backend).
         verbose: Print the distance and loss every tenth of the steps.
         w_samples: Number of random z mapped to estimate `w_std` (NVlabs:
-            10000).
+            10000), and, for a conditional model, each class's mean W.
         batch_size: Images projected together (they share the optimised
             noise images); 1 projects each image on its own.
+        labels: The class of each image, for a `ConditionalStyleGAN2`
+            (required there, and must be `None` for a `StyleGAN2`): integer
+            ids in `[0, num_classes)` of shape `(n,)` or `(n, 1)` (floats
+            holding integers too), or one-hot rows `(n, num_classes)`.
 
     Returns:
         `(latents, reconstructions)`, numpy float32. `latents` has shape
@@ -116,10 +139,13 @@ def project(
         strengths are zero.
 
     Raises:
-        TypeError: `model` is not a `gb.models.StyleGAN2`.
+        TypeError: `model` is not a `gb.models.StyleGAN2` or
+            `gb.models.ConditionalStyleGAN2`.
         ValueError: `images` of the wrong rank or shape, non-finite, or
             outside [-1.5, 1.5]; `steps` < 1; a distance with nothing to
-            measure (`pixel_weight=0` without features).
+            measure (`pixel_weight=0` without features); `labels` missing
+            for a conditional model, given for an unconditional one, not
+            one per image, of another shape, or not classes of the model.
 
     Example:
     >>> import numpy as np, gan_blocks as gb
@@ -131,21 +157,32 @@ def project(
     >>> latents.shape, reconstructions.shape
     ((2, 4, 32), (2, 8, 8, 1))
 
+    A class-conditional model takes the class of each image:
+
+    >>> generator = gb.architectures.stylegan2_generator(8, 1, preset="tiny", num_classes=3)
+    >>> discriminator = gb.architectures.stylegan2_discriminator(8, 1, preset="tiny", num_classes=3)
+    >>> model = gb.models.ConditionalStyleGAN2(generator, discriminator, seed=0)
+    >>> latents, _ = gb.latents.project(model, images, steps=2, w_samples=64, labels=[0, 2])
+    >>> latents.shape
+    (2, 4, 32)
+
     Reference:
         Karras et al., "Analyzing and Improving the Image Quality of
         StyleGAN", CVPR 2020 (section 5, projection of images to latent
         space); NVlabs, stylegan2-ada-pytorch, `projector.py`.
     """
-    from gan_blocks.models.stylegan2 import StyleGAN2, noise_mode_of
+    from gan_blocks.models.stylegan2 import ConditionalStyleGAN2, StyleGAN2, noise_mode_of
 
-    if not isinstance(model, StyleGAN2):
+    conditional = isinstance(model, ConditionalStyleGAN2)
+    if not (conditional or isinstance(model, StyleGAN2)):
         raise TypeError(
             "gb.latents.project projects images into the W space of a gb.models.StyleGAN2 "
-            "(a mapping network to W and a synthesis network, e.g. built from "
-            "gb.architectures.stylegan2_generator). Received a model of type "
-            f"{type(model).__name__}."
+            "or gb.models.ConditionalStyleGAN2 (a mapping network to W and a synthesis "
+            "network, e.g. built from gb.architectures.stylegan2_generator). Received a "
+            f"model of type {type(model).__name__}."
         )
     images = _check_images(images, tuple(model.image_shape))
+    class_ids = _check_labels(model, labels, len(images), conditional)
     steps = check_int("steps", steps, minimum=1)
     w_samples = check_int("w_samples", w_samples, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -167,25 +204,55 @@ def project(
             "`pixel_weight=0` leaves nothing to match: the discriminator has no layer "
             '"b4_fc" to take features from and no `feature_extractor` was given.'
         )
+    # The discriminator's features of a conditional model may need the labels.
+    feeds_labels = conditional and per_image and len(getattr(feature_extractor, "inputs", ())) > 1
 
     rng = np.random.default_rng(seed)
     mapping = model.mapping_network(use_ema=True)
     synthesis = model.synthesis_network(use_ema=True)
-    w_average = np.asarray(ops.convert_to_numpy(mapping.w_average), "float64")
-    w_std = _w_std(mapping, w_average, model.latent_dim, w_samples, rng)
+    if conditional:
+        classes = np.unique(class_ids)
+        means, spreads = _class_w_statistics(
+            mapping,
+            lambda ids: model._shaped(ids, model._generator_label_shape),
+            classes,
+            model.latent_dim,
+            w_samples,
+            rng,
+        )
+        rows = np.searchsorted(classes, class_ids)
+        w_starts, w_stds = means[rows], spreads[rows]
+    else:
+        w_average = np.asarray(ops.convert_to_numpy(mapping.w_average), "float64")
+        w_std = _w_std(mapping, w_average, model.latent_dim, w_samples, rng)
+        w_starts = np.broadcast_to(w_average, (len(images), w_average.shape[-1]))
+        w_stds = np.full(len(images), w_std)
     num_ws = int(synthesis.inputs[0].shape[1])
     noise_variables = [layer.const_noise for layer in _noise_layers(synthesis)]
     saved = [np.array(ops.convert_to_numpy(variable.value)) for variable in noise_variables]
 
-    def features(x: Any) -> Any:
-        if per_image:
-            x = ops.concatenate(
-                [feature_extractor(x[i : i + 1]) for i in range(x.shape[0])], axis=0
+    def features_of(batch_ids: np.ndarray | None) -> Callable[[Any], Any]:
+        """The features of a batch of images whose classes are `batch_ids`."""
+        discriminator_labels = None
+        if feeds_labels:
+            discriminator_labels = model._shaped(
+                ops.convert_to_tensor(batch_ids, "int32"), model._discriminator_label_shape
             )
-        else:
-            x = feature_extractor(x)
-        x = ops.cast(x, "float32")
-        return ops.reshape(x, (ops.shape(x)[0], -1))
+
+        def extract(x: Any, i: int) -> Any:
+            if discriminator_labels is None:
+                return feature_extractor(x[i : i + 1])
+            return feature_extractor([x[i : i + 1], discriminator_labels[i : i + 1]])
+
+        def features(x: Any) -> Any:
+            if per_image:
+                x = ops.concatenate([extract(x, i) for i in range(x.shape[0])], axis=0)
+            else:
+                x = feature_extractor(x)
+            x = ops.cast(x, "float32")
+            return ops.reshape(x, (ops.shape(x)[0], -1))
+
+        return features
 
     settings = {
         "steps": steps,
@@ -195,17 +262,20 @@ def project(
         "pixel_weight": pixel_weight,
         "verbose": verbose,
         "num_ws": num_ws,
-        "w_std": w_std,
     }
     latents, reconstructions = [], []
     try:
         with noise_mode_of(synthesis, "const"):
             for start in range(0, len(images), batch_size):
+                batch = slice(start, start + batch_size)
                 w, reconstruction, _ = _project_batch(
                     synthesis,
-                    None if feature_extractor is None else features,
-                    images[start : start + batch_size],
-                    w_average,
+                    None
+                    if feature_extractor is None
+                    else features_of(None if class_ids is None else class_ids[batch]),
+                    images[batch],
+                    w_starts[batch],
+                    w_stds[batch],
                     noise_variables,
                     rng,
                     settings,
@@ -226,13 +296,25 @@ def _discriminator_features(discriminator: Any) -> keras.Model | None:
             `gb.architectures.stylegan2_discriminator` builds.
 
     Returns:
-        A `keras.Model` from the discriminator's inputs to that layer's
-        output, or `None` when the discriminator has no such layer or is not
-        a functional model.
+        A `keras.Model` from the discriminator's first input (the images) to
+        that layer's output when the layer depends on that input alone (a
+        conditional discriminator whose labels enter after it), else from
+        all its inputs (`[images, labels]`); `None` when the discriminator
+        has no such layer or is not a functional model.
     """
     try:
         layer = discriminator.get_layer("b4_fc")
-        return keras.Model(discriminator.inputs, layer.output)
+        inputs = discriminator.inputs
+    except (ValueError, AttributeError, TypeError):
+        return None
+    if inputs and len(inputs) > 1:
+        try:
+            # Keras refuses an output that is not connected to the inputs given.
+            return keras.Model(inputs[0], layer.output)
+        except ValueError:
+            pass
+    try:
+        return keras.Model(inputs, layer.output)
     except (ValueError, AttributeError, TypeError):
         return None
 
@@ -277,6 +359,87 @@ def _check_images(images: Any, image_shape: tuple) -> np.ndarray:
             "gb.data.to_tanh_range (images / 127.5 - 1)."
         )
     return images
+
+
+def _check_labels(model: Any, labels: Any, count: int, conditional: bool) -> np.ndarray | None:
+    """The class id of each of the `count` images (int64), or `None` for an unconditional model."""
+    from gan_blocks.models import input_checks
+
+    if not conditional:
+        if labels is not None:
+            raise ValueError(
+                f"This {type(model).__name__} is unconditional: `labels` must be None. "
+                f"Received labels of shape {np.shape(labels)}. Class-conditional "
+                "projection needs a gb.models.ConditionalStyleGAN2."
+            )
+        return None
+    num_classes = model.num_classes
+    example = ", ".join(str(i % num_classes) for i in range(min(count, 3)))
+    if labels is None:
+        raise ValueError(
+            f"gb.latents.project needs `labels` for a {type(model).__name__}: the class "
+            f"of each image, integers in [0, {num_classes}), e.g. labels=[{example}]. "
+            "Received labels=None."
+        )
+    try:
+        array = np.asarray(ops.convert_to_numpy(labels))
+    except (TypeError, ValueError):
+        array = np.asarray(labels)
+    one_hot = array.ndim == 2 and array.shape[1] == num_classes
+    if not (array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1) or one_hot):
+        raise ValueError(
+            f"`labels` must hold one class per image: class ids of shape ({count},) or "
+            f"({count}, 1), or one-hot rows of shape ({count}, {num_classes}). Received "
+            f"labels of shape {array.shape}."
+        )
+    if len(array) != count:
+        raise ValueError(
+            f"`labels` must hold one class per image: {count} images but {len(array)} "
+            f"labels (shape {array.shape})."
+        )
+    input_checks.check_labels(array, num_classes)
+    if one_hot:
+        return np.argmax(array, axis=1).astype("int64")
+    return array.reshape(-1).astype("int64")
+
+
+def _class_w_statistics(
+    mapping: Any,
+    shaped: Callable[[Any], Any],
+    classes: np.ndarray,
+    latent_dim: int,
+    count: int,
+    rng: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each class's mean W and spread, over `count` mapped z (the same z for all classes).
+
+    Args:
+        mapping: A conditional `MappingNetwork`, called on `[z, labels]`.
+        shaped: Class ids (int32 tensor) -> the mapping network's labels.
+        classes: The class ids, `(k,)`.
+        latent_dim: Size of z.
+        count: Number of z.
+        rng: Numpy generator of the z.
+
+    Returns:
+        `(means, spreads)`, float64 of shapes `(k, w_dim)` and `(k,)`: the
+        mean w of the class and `sqrt(sum((w - mean)^2) / count)` (NVlabs'
+        `w_std`, around the class's mean).
+    """
+    z = rng.standard_normal((count, latent_dim)).astype("float32")
+    means, spreads = [], []
+    for class_id in classes:
+        parts = []
+        for start in range(0, count, _MAPPING_BATCH):
+            batch = z[start : start + _MAPPING_BATCH]
+            ids = shaped(ops.convert_to_tensor(np.full(len(batch), class_id), "int32"))
+            ws = np.asarray(ops.convert_to_numpy(mapping([batch, ids], training=False)), "float64")
+            parts.append(ws[:, 0] if ws.ndim == 3 else ws)
+        w = np.concatenate(parts)
+        mean = w.mean(axis=0)
+        means.append(mean)
+        spreads.append(math.sqrt(float(np.sum(np.square(w - mean))) / count))
+    return np.stack(means), np.asarray(spreads)
 
 
 def _w_std(mapping: Any, w_average: np.ndarray, latent_dim: int, count: int, rng: Any) -> float:
@@ -324,19 +487,23 @@ def _project_batch(
     synthesis: Any,
     features: Callable[[Any], Any] | None,
     targets: np.ndarray,
-    w_average: np.ndarray,
+    w_starts: np.ndarray,
+    w_stds: np.ndarray,
     noise_variables: list,
     rng: Any,
     settings: dict,
 ) -> tuple[np.ndarray, np.ndarray, list]:
     """Projects one batch; returns `(latents, reconstructions, noise images)` as numpy.
 
-    Writes the optimised noise images into `noise_variables` (the caller
-    restores them).
+    Each image starts at its row of `w_starts` (`(count, w_dim)`), and the
+    noise on its w is scaled by its entry of `w_stds` (`(count,)`). Writes
+    the optimised noise images into `noise_variables` (the caller restores
+    them).
     """
-    count, w_dim, num_ws = len(targets), w_average.shape[-1], settings["num_ws"]
+    count, w_dim, num_ws = len(targets), w_starts.shape[-1], settings["num_ws"]
     rows = num_ws if settings["w_plus"] else 1
-    start = np.broadcast_to(w_average.astype("float32"), (count, rows, w_dim))
+    start = np.broadcast_to(w_starts.astype("float32")[:, None, :], (count, rows, w_dim))
+    w_stds = np.asarray(w_stds, "float64").reshape(count, 1, 1)
     w = keras.Variable(np.array(start), name="projected_w")
     noises = [
         keras.Variable(
@@ -368,9 +535,7 @@ def _project_batch(
 
     for step in range(steps):
         t = step / steps
-        w_noise_scale = (
-            settings["w_std"] * INITIAL_NOISE_FACTOR * max(0.0, 1.0 - t / NOISE_RAMP_LENGTH) ** 2
-        )
+        w_noise_scale = w_stds * INITIAL_NOISE_FACTOR * max(0.0, 1.0 - t / NOISE_RAMP_LENGTH) ** 2
         optimizer.learning_rate = settings["learning_rate"] * _learning_rate_ramp(t)
         w_noise = (rng.standard_normal(start.shape) * w_noise_scale).astype("float32")
         for variable, noise in zip(noise_variables, noises):
