@@ -232,3 +232,40 @@ def test_synthesize_renders_given_styles_and_noise_layers_differ():
         if layer.const_noise.shape[0] == 16
     ]
     assert len(buffers) == 2 and not np.allclose(buffers[0], buffers[1])
+
+
+def test_many_images_are_generated_compiled_and_equal_the_eager_ones():
+    # 2+ batches run compiled (gb.backend.compiled_inference), fewer eagerly;
+    # both are the same function of the current weights, labels included.
+    from gan_blocks.models.styled_generation import runs_compiled
+
+    assert runs_compiled(8, 4) and not runs_compiled(7, 4)
+    model = gb.models.StyleGAN2(*players(), seed=0)
+    z = np.random.default_rng(1).normal(size=(9, 32)).astype("float32")
+    settings = dict(noise_mode="const", truncation_psi=0.7, use_ema=False)
+    eager = np.concatenate([model.generate(latents=z[i : i + 3], **settings) for i in (0, 3, 6)])
+    compiled = model.generate(latents=z, batch_size=4, **settings)  # 4 + 4 + 1 padded
+    np.testing.assert_allclose(compiled, eager, atol=1e-5)
+    # Later weights are used (the variables are not baked into the graph).
+    synthesis = model.synthesis_network()
+    kernel = synthesis.get_layer("b8_torgb").trainable_weights[0]
+    kernel.assign(kernel * 2.0)
+    again = model.generate(latents=z, batch_size=4, **settings)
+    assert not np.allclose(again, compiled)
+    np.testing.assert_allclose(again[:3], model.generate(latents=z[:3], **settings), atol=1e-5)
+    ws = model.styles(z, training=False)
+    one_by_one = [model.synthesize(numpy(ws)[i : i + 3], use_ema=False) for i in (0, 3, 6)]
+    np.testing.assert_allclose(
+        model.synthesize(ws, batch_size=4, use_ema=False), np.concatenate(one_by_one), atol=1e-5
+    )
+    # Conditional: the labels reach the compiled generator.
+    generator = gb.architectures.stylegan2_generator(8, 1, preset="tiny", num_classes=3)
+    discriminator = gb.architectures.stylegan2_discriminator(8, 1, preset="tiny", num_classes=3)
+    conditional = gb.models.ConditionalStyleGAN2(generator, discriminator, seed=0)
+    labels = np.arange(9) % 3
+    compiled = conditional.generate(labels=labels, latents=z, batch_size=4, noise_mode="const")
+    eager = [
+        conditional.generate(labels=labels[i : i + 3], latents=z[i : i + 3], noise_mode="const")
+        for i in (0, 3, 6)
+    ]
+    np.testing.assert_allclose(compiled, np.concatenate(eager), atol=1e-5)

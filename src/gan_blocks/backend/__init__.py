@@ -14,6 +14,8 @@ code lives:
 - `value_and_gradients(fn, variables)`: a scalar function of Keras
   variables and its gradients, for optimisation loops outside `fit`
   (`gb.latents.project`).
+- `compiled_inference(model)`: a model's inference call compiled where
+  the backend can, for generation over many batches.
 - `conv_transpose(...)`: `keras.ops.conv_transpose`, faster or more widely
   supported where the backend's own op is not.
 - `copy_state(values, reuse)` and `sync_model_state(model)`: the NaN
@@ -30,7 +32,13 @@ from typing import Any
 import keras
 
 from gan_blocks.backend import random
-from gan_blocks.trainers import conv_transpose, get_trainer, input_gradients, value_and_gradients
+from gan_blocks.trainers import (
+    compiled_inference,
+    conv_transpose,
+    get_trainer,
+    input_gradients,
+    value_and_gradients,
+)
 
 
 def copy_state(values: list, reuse: list | None = None) -> list:
@@ -133,6 +141,7 @@ __all__ = [
     "auto_jit_compile_decided_in_fit",
     "callbacks_run_synchronously",
     "compiled_draws_match_eager",
+    "compiled_inference",
     "concrete_values",
     "conv_transpose",
     "copy_state",

@@ -18,6 +18,7 @@ from gan_blocks.losses.regularizer import RegularizerContext
 from gan_blocks.models.adversarial_model import DEFAULT_BATCH_SIZE
 from gan_blocks.models.conditional_gan import ConditionalGAN
 from gan_blocks.models.gan import GAN
+from gan_blocks.models.styled_generation import StyledGeneration, runs_compiled, styled_generation
 from gan_blocks.validation import check_int, check_number
 
 NOISE_MODES = ("random", "const", "none")
@@ -279,7 +280,20 @@ class StyleGAN2Training:
 
         inputs = latents if labels is None else [latents, labels]
         with noise_mode_of(synthesis, noise_mode):
-            return self.predict_in_batches(generate_batch, inputs, batch_size)
+            if not runs_compiled(int(latents.shape[0]), int(batch_size)):
+                return self.predict_in_batches(generate_batch, inputs, batch_size)
+            if labels is not None:
+                shaped = self._shaped(ops.convert_to_tensor(labels), self._generator_label_shape)
+                inputs = [latents, ops.convert_to_numpy(shaped)]
+            key = ("generate", use_ema, psi, truncation_cutoff, noise_mode, batch_size)
+            generation = styled_generation(
+                self,
+                key,
+                lambda: StyledGeneration(
+                    synthesis, mapping, psi, truncation_cutoff, conditional=labels is not None
+                ),
+            )
+            return generation.run_in_batches(inputs, batch_size)
 
     def synthesize(
         self,
@@ -309,9 +323,13 @@ class StyleGAN2Training:
                 f"received shape {tuple(ws.shape)}."
             )
         with noise_mode_of(synthesis, noise_mode):
-            return self.predict_in_batches(
-                lambda batch: synthesis(batch, training=False), ws, batch_size
-            )
+            if not runs_compiled(int(ws.shape[0]), int(batch_size)):
+                return self.predict_in_batches(
+                    lambda batch: synthesis(batch, training=False), ws, batch_size
+                )
+            key = ("synthesize", use_ema, noise_mode, batch_size)
+            generation = styled_generation(self, key, lambda: StyledGeneration(synthesis))
+            return generation.run_in_batches(ops.convert_to_numpy(ws), batch_size)
 
     def w_average(self, use_ema: bool = True) -> np.ndarray:
         """The running mean of W that truncation moves towards, `(w_dim,)`."""

@@ -206,6 +206,35 @@ def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
     return get_trainer().value_and_gradients(fn, list(variables))
 
 
+def compiled_inference(model: Any) -> Callable[[Any], Any]:
+    """`x -> model(x, training=False)`, compiled where the backend can.
+
+    For inference over many batches outside `predict` (StyleGAN2's
+    generation): `jax.jit` of the model's `stateless_call` on JAX (the
+    variables are arguments: weights trained later are used without
+    retracing), a `tf.function` on TensorFlow, eager without gradients on
+    torch. State the call updates (seed generators) is written back. Keep
+    the returned function and call it with batches of one shape: each new
+    shape traces again.
+
+    Args:
+        model: A built `keras.Model` (or layer) called on one input.
+
+    Returns:
+        A callable from a batch to the model's outputs (backend tensors).
+
+    Example:
+    >>> import keras, numpy as np
+    >>> from gan_blocks.trainers import compiled_inference
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+    >>> model.set_weights([np.array([[1.0], [2.0]], "float32")])
+    >>> run = compiled_inference(model)
+    >>> keras.ops.convert_to_numpy(run(np.ones((3, 2), "float32"))).ravel().tolist()
+    [3.0, 3.0, 3.0]
+    """
+    return get_trainer().compiled_inference(model)
+
+
 def conv_transpose(
     inputs: Any,
     kernel: Any,

@@ -43,6 +43,14 @@ class Trainer(Protocol):
         discarded on JAX.
         """
 
+    def compiled_inference(self, model: Any) -> Callable[[Any], Any]:
+        """`x -> model(x, training=False)`, compiled where the backend can.
+
+        Reads the variables' current values at each call (weights trained
+        since are used) and writes back the state the call updates (seed
+        generators), records no gradients.
+        """
+
     def runs_on_accelerator(self) -> bool:
         """Whether the backend computes on a GPU/TPU (async NaN guard there)."""
 
@@ -153,6 +161,7 @@ TRAINER_FUNCTIONS = (
     "test_step",
     "input_gradients",
     "value_and_gradients",
+    "compiled_inference",
     "runs_on_accelerator",
     "resolve_auto_jit_compile",
     "auto_jit_compile_begin",

@@ -117,6 +117,34 @@ def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
     return value, list(gradients)
 
 
+def compiled_inference(model: Any) -> Callable[[Any], Any]:
+    """`model(x, training=False)` as one `jax.jit` of `stateless_call`.
+
+    The variables are arguments (not constants baked into the program), so
+    later weights are used without retracing; nothing is donated, so the
+    arrays the model's variables hold stay valid (a callback generating
+    during `fit`); updated non-trainable state (seed generators) is written
+    back.
+    """
+
+    def run(trainable: list, non_trainable: list, x: Any) -> tuple:
+        return model.stateless_call(trainable, non_trainable, x, training=False)
+
+    jitted = jax.jit(run)
+
+    def call(x: Any) -> Any:
+        outputs, non_trainable = jitted(
+            [variable.value for variable in model.trainable_variables],
+            [variable.value for variable in model.non_trainable_variables],
+            x,
+        )
+        for variable, value in zip(model.non_trainable_variables, non_trainable):
+            variable.assign(value)
+        return outputs
+
+    return call
+
+
 def test_step(model: Any, state: tuple, data: Any) -> tuple:
     """`Model.test_step(state, data)` for JAX; returns `(logs, new_state)`."""
     groups = (model.trainable_variables, model.non_trainable_variables, model.metrics_variables)

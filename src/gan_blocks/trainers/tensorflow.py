@@ -108,6 +108,11 @@ def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
     ]
 
 
+def compiled_inference(model: Any) -> Callable[[Any], Any]:
+    """`model(x, training=False)` in a `tf.function` (a graph, without XLA)."""
+    return tf.function(lambda x: model(x, training=False))
+
+
 def test_step(model: Any, data: Any) -> dict:
     """`Model.test_step` for TensorFlow."""
     return model.evaluation_step(data)

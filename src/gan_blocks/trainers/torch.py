@@ -238,6 +238,20 @@ def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
     ]
 
 
+def compiled_inference(model: Any) -> Callable[[Any], Any]:
+    """`model(x, training=False)` eagerly without recording gradients.
+
+    Eager, as Keras' `predict` on torch: compiling costs far more than
+    generating a few thousand images saves on a CPU.
+    """
+
+    def call(x: Any) -> Any:
+        with torch.no_grad():
+            return model(x, training=False)
+
+    return call
+
+
 def test_step(model: Any, data: Any) -> dict:
     """`Model.test_step` for torch."""
     with torch.no_grad():
