@@ -20,7 +20,9 @@ same seed:
 
 `--minutes M` stops each model's training after M minutes of wall-clock time
 (at the end of a batch) instead of after `--epochs`; the row says how many
-images it saw.
+images it saw. `--curve-minutes 4,8,16` scores each model at each of those
+cumulative training minutes (the scoring time is not counted): one JSON line
+per point (`"curve": true`), the FID-against-minutes curve of each model.
 
 A classifier (`gb.metrics.train_classifier_feature_extractor`, seed 0, 3
 epochs) is trained on the training images and labels; its penultimate features
@@ -63,6 +65,9 @@ parser.add_argument("--ema", type=float, default=0.999, help="generator EMA deca
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--minutes", type=float, default=None, help="wall-clock budget per model")
 parser.add_argument("--stylegan2-preset", default="small")
+parser.add_argument(
+    "--curve-minutes", default=None, help="score at these cumulative training minutes: 4,8,16"
+)
 parser.add_argument("--judge-epochs", type=int, default=20, help="epochs of the class judge")
 args = parser.parse_args()
 
@@ -175,6 +180,49 @@ def build(name):
     return model
 
 
+def score(model, name):
+    """FID, precision/recall/density/coverage of the model and of its EMA generator."""
+    row = {}
+    for suffix, use_ema in (("", False), ("_ema", True)):
+        if name == "sngan_conditional":
+            sample_labels = np.arange(args.samples) % 10
+            samples = model.generate(labels=sample_labels, seed=args.seed + 1, use_ema=use_ema)
+            for key, model_of_classes in (("", judge), ("_fid_classifier", classifier)):
+                predicted = np.argmax(model_of_classes.predict(samples, verbose=0), -1)
+                accuracy = float(np.mean(predicted == sample_labels))
+                row["class_accuracy" + suffix + key] = round(accuracy, 4)
+        else:
+            samples = model.generate(args.samples, seed=args.seed + 1, use_ema=use_ema)
+            if name == "stylegan2":
+                samples = samples[:, 2:30, 2:30, :]
+        row["fid" + suffix] = round(frechet_distance(samples), 2)
+        for key, value in precision_recall_density_coverage(samples).items():
+            row[key + suffix] = round(value, 4)
+    return row
+
+
+def train_curve(model, name, data):
+    """Trains to each mark of `--curve-minutes` and prints a scored row at each."""
+    marks = sorted(float(m) for m in args.curve_minutes.split(","))
+    trained_seconds, steps = 0.0, 0
+    for mark in marks:
+        budget = TimeBudget(mark - trained_seconds / 60.0)
+        started = time.perf_counter()
+        model.fit(*data, batch_size=args.batch_size, epochs=10_000, callbacks=[budget], verbose=0)
+        trained_seconds += time.perf_counter() - started
+        steps += budget.steps
+        row = {
+            "model": name,
+            "curve": True,
+            "training_minutes": round(trained_seconds / 60.0, 2),
+            "steps": steps,
+            "images_seen": steps * args.batch_size,
+            "backend": keras.backend.backend(),
+        }
+        row.update(score(model, name))
+        print(json.dumps(row), flush=True)
+
+
 for name in args.models.split(","):
     keras.utils.set_random_seed(args.seed)
     model = build(name)
@@ -182,6 +230,9 @@ for name in args.models.split(","):
     data = (train_images, train_labels) if name == "sngan_conditional" else (train_images,)
     if name == "stylegan2":
         data = (pad_to_32(train_images),)
+    if args.curve_minutes:
+        train_curve(model, name, data)
+        continue
     epochs = args.epochs if args.minutes is None else 10_000
     started = time.perf_counter()
     history = model.fit(
@@ -201,21 +252,7 @@ for name in args.models.split(","):
         "generator_params": model.generator.count_params(),
         "discriminator_params": model.discriminator.count_params(),
     }
-    for suffix, use_ema in (("", False), ("_ema", True)):
-        if name == "sngan_conditional":
-            sample_labels = np.arange(args.samples) % 10
-            samples = model.generate(labels=sample_labels, seed=args.seed + 1, use_ema=use_ema)
-            for key, model_of_classes in (("", judge), ("_fid_classifier", classifier)):
-                predicted = np.argmax(model_of_classes.predict(samples, verbose=0), -1)
-                accuracy = float(np.mean(predicted == sample_labels))
-                row["class_accuracy" + suffix + key] = round(accuracy, 4)
-        else:
-            samples = model.generate(args.samples, seed=args.seed + 1, use_ema=use_ema)
-            if name == "stylegan2":
-                samples = samples[:, 2:30, 2:30, :]
-        row["fid" + suffix] = round(frechet_distance(samples), 2)
-        for key, value in precision_recall_density_coverage(samples).items():
-            row[key + suffix] = round(value, 4)
+    row.update(score(model, name))
     row["final_logs"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
     row.update(
         real_train_fid=round(frechet_distance(train_images[: args.samples]), 2),
