@@ -123,18 +123,31 @@ def tiny_dcgan(seed, **compile_kwargs):
     return gan
 
 
-def test_jit_compile_true_trains_like_eager_with_a_gradient_penalty():
-    # R1 differentiates the discriminator twice: eager inside the compiled step.
-    def train(jit_compile):
-        gan = tiny_dcgan(5, penalty=gb.losses.R1Penalty(1.0), jit_compile=jit_compile)
-        data = np.random.default_rng(0).uniform(-1, 1, (12, 28, 28, 1)).astype("float32")
-        history = gan.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
-        return numpy_weights(gan), history.history
+def test_jit_compile_true_trains_like_eager_with_a_lazy_gradient_penalty():
+    # R1 differentiates the discriminator twice: eager inside the compiled
+    # step. Lazy (every=2), it branches on the step count through
+    # `keras.ops.cond`, a Python `if` on torch: each branch compiles once,
+    # however many steps follow. (Issue #27: TorchDynamo recompiled the frame
+    # of `keras.ops.cond` on every step, up to its recompile limit.)
+    import torch
 
-    eager_weights, eager_history = train(False)
-    compiled_weights, compiled_history = train(True)
+    def train(jit_compile):
+        gan = tiny_dcgan(5, penalty=gb.losses.R1Penalty(1.0, every=2), jit_compile=jit_compile)
+        data = np.random.default_rng(0).uniform(-1, 1, (12, 28, 28, 1)).astype("float32")
+        # 3 steps: both branches of the schedule, both players.
+        gan.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
+        frames = torch._dynamo.utils.counters["frames"]["total"]
+        history = gan.fit(data, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        compiled_later = torch._dynamo.utils.counters["frames"]["total"] - frames
+        return numpy_weights(gan), history.history, compiled_later
+
+    eager_weights, eager_history, _ = train(False)
+    compiled_weights, compiled_history, compiled_later = train(True)
+    # 6 more steps, 3 more periods of the schedule: nothing new to compile.
+    assert compiled_later == 0, f"{compiled_later} frames compiled after the first 3 steps"
     for a, b in zip(eager_weights, compiled_weights):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert np.count_nonzero(compiled_history["r1_penalty"]) == 2  # applied, averaged per epoch
     for name in ("d_loss", "g_loss", "r1_penalty"):
         np.testing.assert_allclose(eager_history[name], compiled_history[name], rtol=1e-5)
 

@@ -124,6 +124,24 @@ def _compiled(model: Any, purpose: Any, function: Callable) -> Callable:
     return caller
 
 
+@functools.cache
+def _run_keras_cond_frames_eagerly() -> None:
+    """Tells TorchDynamo not to compile the frame of `keras.ops.cond` itself.
+
+    `keras.ops.cond` builds a new `Cond` operation on every call, whose
+    automatic name reads and increments a global Keras counter. TorchDynamo
+    compiled that frame with a guard on the counter's value, which the next
+    call had already changed: a lazy regularizer (`every > 1`, StyleGAN2's
+    lazy R1 and path length) recompiled it on every step until
+    `torch._dynamo` hit its recompile limit (8), then ran it eagerly. The
+    frame holds no tensor computation (the branch is a data-dependent
+    `if`), so it runs eagerly from the start; the branch functions it calls
+    are still compiled, once each. A caller that inlines `keras.ops.cond`
+    (with a Python boolean) is unaffected.
+    """
+    torch._dynamo.eval_frame.skip_code(keras.ops.cond.__code__)
+
+
 def _fresh_copy(function: Callable) -> Callable:
     # TorchDynamo caches graphs per code object: a copy of the code has a
     # cache of its own.
@@ -148,6 +166,7 @@ class _CompiledCall:
     """
 
     def __init__(self, function: Callable, on_graph_break: Callable[[], None] | None = None):
+        _run_keras_cond_frames_eagerly()
         self.function = function
         # `jit_compile="auto"`: a function that does not trace in one graph
         # compiles into pieces that are not faster than eager (Pix2Pix's
