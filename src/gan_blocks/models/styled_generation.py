@@ -1,4 +1,4 @@
-"""StyleGAN2 generation as one Keras model, so that `predict` compiles it."""
+"""StyleGAN2 generation as one Keras model, so that it runs compiled."""
 
 from __future__ import annotations
 
@@ -29,11 +29,12 @@ class StyledGeneration(keras.Model):
     networks eagerly for a few images; for many they run this model's
     call compiled by `gb.backend.compiled_inference` (`jax.jit`,
     `tf.function`; eager without gradients on torch), so JAX does not
-    dispatch the generator op by op. It shares the model's layers (and so its current weights, W
-    average and noise images); the settings are fixed per instance, so the
-    caller keeps one instance per setting. Noise modes are those of the
-    synthesis network's `NoiseInjection` layers while `predict` traces (the
-    caller sets them; they are part of the caller's key).
+    dispatch the generator op by op. It shares the model's layers (and so
+    its current weights, W average and noise images); the settings are fixed
+    per instance, so the caller keeps one instance per setting. Noise modes
+    are those of the synthesis network's `NoiseInjection` layers when the
+    compiled call traces (the caller sets them; they are part of the
+    caller's key).
 
     Args:
         synthesis: The synthesis network (W latents -> images).
