@@ -35,3 +35,40 @@ def numpy_weights(model):
         np.array(keras.ops.convert_to_numpy(v))
         for v in getattr(model, "weights", None) or model.variables
     ]
+
+
+def cycle_gan_generator():
+    """A tiny 16x16 one-channel image-to-image generator."""
+    return keras.Sequential(
+        [
+            keras.Input((16, 16, 1)),
+            keras.layers.Conv2D(8, 3, padding="same"),
+            keras.layers.LeakyReLU(0.2),
+            keras.layers.Conv2D(1, 1, activation="tanh"),
+        ]
+    )
+
+
+def cycle_gan_discriminator(normalization="instance"):
+    """A one-layer 16x16 PatchGAN discriminator."""
+    import gan_blocks as gb
+
+    return gb.architectures.patchgan_discriminator(
+        (16, 16, 1), filters=8, num_layers=1, normalization=normalization, conditional=False
+    )
+
+
+def make_cycle_gan(**kwargs):
+    """A tiny `CycleGAN` of two `cycle_gan_generator`s and two discriminators."""
+    import gan_blocks as gb
+
+    normalization = kwargs.pop("normalization", "instance")
+    kwargs.setdefault("pool_size", 8)
+    kwargs.setdefault("seed", 0)
+    return gb.models.CycleGAN(
+        cycle_gan_generator(),
+        cycle_gan_generator(),
+        cycle_gan_discriminator(normalization),
+        cycle_gan_discriminator(normalization),
+        **kwargs,
+    )

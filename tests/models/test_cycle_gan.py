@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 
 import gan_blocks as gb
-from tests.models.helpers import numpy_weights
+from tests.models.helpers import (
+    cycle_gan_discriminator,
+    cycle_gan_generator,
+    make_cycle_gan,
+    numpy_weights,
+)
 
 
 def squares(n, seed, size=16):
@@ -17,29 +22,6 @@ def squares(n, seed, size=16):
     return images
 
 
-def generator():
-    return keras.Sequential(
-        [
-            keras.Input((16, 16, 1)),
-            keras.layers.Conv2D(8, 3, padding="same"),
-            keras.layers.LeakyReLU(0.2),
-            keras.layers.Conv2D(1, 1, activation="tanh"),
-        ]
-    )
-
-
-def discriminator(normalization="instance"):
-    return gb.architectures.patchgan_discriminator(
-        (16, 16, 1), filters=8, num_layers=1, normalization=normalization, conditional=False
-    )
-
-
-def make_cycle_gan(**kwargs):
-    kwargs.setdefault("pool_size", 8)
-    kwargs.setdefault("seed", 0)
-    return gb.models.CycleGAN(generator(), generator(), discriminator(), discriminator(), **kwargs)
-
-
 def adam():
     return keras.optimizers.Adam(2e-3, beta_1=0.5)
 
@@ -50,10 +32,10 @@ def test_learns_an_unpaired_mapping_far_better_than_identity():
     images_a, images_b = squares(64, seed=0), squares(64, seed=1) + 0.9
     held_out = squares(32, seed=5)
     cyc = gb.models.CycleGAN(
-        generator(),
-        generator(),
-        discriminator(normalization=None),
-        discriminator(normalization=None),
+        cycle_gan_generator(),
+        cycle_gan_generator(),
+        cycle_gan_discriminator(normalization=None),
+        cycle_gan_discriminator(normalization=None),
         identity_weight=0.0,
         pool_size=8,
         generator_ema=0.9,  # Smooths the last steps' oscillation.
@@ -213,7 +195,7 @@ def test_bad_inputs_raise_clear_errors():
             gb.architectures.resnet_generator(
                 (16, 16, 3), filters=4, num_blocks=1, output_channels=1
             ),
-            discriminator(),
+            cycle_gan_discriminator(),
             gb.architectures.patchgan_discriminator(
                 (16, 16, 3), filters=4, num_layers=1, conditional=False
             ),

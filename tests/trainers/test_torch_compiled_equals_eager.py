@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import gan_blocks as gb
-from tests.models.helpers import mlp_discriminator, mlp_generator, toy_data
+from tests.models.helpers import make_cycle_gan, mlp_discriminator, mlp_generator, toy_data
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "torch", reason="torch.compile of the torch trainer"
@@ -66,24 +66,7 @@ def pix2pix(jit_compile, penalty=None):
 
 
 def cycle_gan(jit_compile, penalty=None):
-    def generator():
-        return keras.Sequential(
-            [
-                keras.Input((16, 16, 1)),
-                keras.layers.Conv2D(8, 3, padding="same"),
-                keras.layers.LeakyReLU(0.2),
-                keras.layers.Conv2D(1, 1, activation="tanh"),
-            ]
-        )
-
-    def discriminator():
-        return gb.architectures.patchgan_discriminator(
-            (16, 16, 1), filters=8, num_layers=1, conditional=False
-        )
-
-    model = gb.models.CycleGAN(
-        generator(), generator(), discriminator(), discriminator(), pool_size=3, seed=0
-    )
+    model = make_cycle_gan(pool_size=3, normalization="batch")
     model.compile(penalty=penalty, jit_compile=jit_compile)
     rng = np.random.default_rng(0)
     images_a = rng.uniform(-1, 1, (8, 16, 16, 1)).astype("float32")
