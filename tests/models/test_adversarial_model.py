@@ -139,6 +139,22 @@ def test_predict_in_batches_matches_one_call():
         gb.models.AdversarialModel.predict_in_batches(lambda x: x, inputs, batch_size=0)
 
 
+def test_predict_in_batches_pads_the_last_batch_to_one_shape():
+    inputs = np.random.default_rng(0).normal(size=(70, 3)).astype("float32")
+    seen = []
+
+    def function(batch):
+        seen.append(tuple(np.shape(batch[0])) + tuple(np.shape(batch[1])))
+        return batch[0] * 3.0 + batch[1]
+
+    out = gb.models.AdversarialModel.predict_in_batches(
+        function, [inputs, inputs[:, :1]], batch_size=32, pad_last_batch=True
+    )
+    # 70 = 32 + 32 + 6: the last 6 rows are padded to 32 and their outputs dropped.
+    assert seen == [(32, 3, 32, 1)] * 3
+    np.testing.assert_allclose(out, inputs * 3.0 + inputs[:, :1], rtol=1e-6)
+
+
 def test_a_failed_save_keeps_the_last_good_file(tmp_path):
     gan = gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=4, seed=0)
     gan.compile()

@@ -86,7 +86,10 @@ class BatchHelpers:
 
     @staticmethod
     def predict_in_batches(
-        function: Any, inputs: Any, batch_size: int = DEFAULT_BATCH_SIZE
+        function: Any,
+        inputs: Any,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        pad_last_batch: bool = False,
     ) -> np.ndarray:
         """Applies `function` to `inputs` batch by batch and returns numpy.
 
@@ -95,6 +98,9 @@ class BatchHelpers:
                 `training=False`, or a lambda).
             inputs: An array, or a list/tuple of arrays sliced together.
             batch_size: Batch size.
+            pad_last_batch: Pad a short last batch to `batch_size` rows (by
+                repeating its last row; their outputs are dropped), so that a
+                compiled `function` sees one shape and traces once.
 
         Returns:
             The float32 outputs, concatenated along the first axis.
@@ -110,14 +116,16 @@ class BatchHelpers:
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be >= 1. Received: batch_size={batch_size}")
         several = isinstance(inputs, (list, tuple))
-        total = int(np.shape(inputs[0] if several else inputs)[0])
+        items = list(inputs) if several else [inputs]
+        total = int(np.shape(items[0])[0])
         outputs = []
         for start in range(0, total, batch_size):
-            if several:
-                batch = [item[start : start + batch_size] for item in inputs]
-            else:
-                batch = inputs[start : start + batch_size]
-            outputs.append(ops.convert_to_numpy(function(batch)))
+            batch = [item[start : start + batch_size] for item in items]
+            pad = batch_size - int(np.shape(batch[0])[0]) if pad_last_batch else 0
+            if pad:
+                batch = [np.concatenate([x, np.repeat(x[-1:], pad, axis=0)]) for x in batch]
+            output = ops.convert_to_numpy(function(batch if several else batch[0]))
+            outputs.append(np.asarray(output)[: batch_size - pad] if pad else output)
         return np.concatenate(outputs, axis=0).astype("float32")
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from gan_blocks.backend import compiled_inference
+from gan_blocks.models.batch_helpers import BatchHelpers
 
 # Requests of at least this many batches run compiled: the one-off trace
 # (seconds on TensorFlow, more on JAX) pays back over the batches, while a
@@ -90,16 +91,9 @@ class StyledGeneration(keras.Model):
             self._compiled = compiled_inference(self)
         several = isinstance(inputs, (list, tuple))
         arrays = [np.asarray(ops.convert_to_numpy(x)) for x in (inputs if several else [inputs])]
-        count = len(arrays[0])
-        outputs = []
-        for start in range(0, count, batch_size):
-            batch = [x[start : start + batch_size] for x in arrays]
-            pad = batch_size - len(batch[0])
-            if pad:
-                batch = [np.concatenate([x, np.repeat(x[-1:], pad, axis=0)]) for x in batch]
-            result = self._compiled(batch if several else batch[0])
-            outputs.append(np.asarray(ops.convert_to_numpy(result))[: batch_size - pad])
-        return np.concatenate(outputs, axis=0).astype("float32")
+        return BatchHelpers.predict_in_batches(
+            self._compiled, arrays if several else arrays[0], batch_size, pad_last_batch=True
+        )
 
 
 def styled_generation(owner: Any, key: tuple, build: Any) -> StyledGeneration:
