@@ -4,6 +4,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import scipy.signal
 
 import gan_blocks as gb
@@ -359,3 +360,27 @@ class ModulatedConv2DTest(TestCase):
             gb.layers.ToRGB(demodulate=True)
         with self.assertRaisesRegex(ValueError, "Received: channels=0"):
             gb.layers.ToRGB(0)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="TorchDynamo tracing")
+def test_fir_layers_trace_as_one_graph_under_torch_compile():
+    # The filter taps are Python constants: traced as numpy arrays they made
+    # `tap != 1.0` a data-dependent branch, a graph break per tap.
+    import torch
+
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 4)).astype("float32")
+    ws = np.random.default_rng(1).normal(size=(2, 8)).astype("float32")
+    modulated = gb.layers.ModulatedConv2D(4, 3, upsample=True)
+    cases = {
+        "Upsample2D": (gb.layers.Upsample2D(), lambda layer, a, b: layer(a)),
+        "Downsample2D": (gb.layers.Downsample2D(), lambda layer, a, b: layer(a)),
+        "ModulatedConv2D(upsample=True)": (modulated, lambda layer, a, b: layer([a, b])),
+    }
+    tensors = [keras.ops.convert_to_tensor(a) for a in (x, ws)]
+    for name, (layer, call) in cases.items():
+        call(layer, *tensors)
+        torch._dynamo.reset()
+        explanation = torch._dynamo.explain(lambda a, b, layer=layer, call=call: call(layer, a, b))(
+            *tensors
+        )
+        assert explanation.graph_break_count == 0, (name, explanation.break_reasons)

@@ -12,6 +12,7 @@ from gan_blocks.layers.fir_filter import (
     check_fir_filter,
     downsample_padding,
     fir_filter_1d,
+    separable_taps,
     upfirdn2d,
 )
 from gan_blocks.validation import check_int
@@ -60,7 +61,7 @@ class Downsample2D(keras.layers.Layer):
         super().__init__(**kwargs)
         self.factor = check_int("factor", factor, minimum=1)
         self.filter = check_fir_filter("filter", filter)
-        self._fir = fir_filter_1d(self.filter)
+        self._fir = separable_taps(fir_filter_1d(self.filter))
 
     def _check_shape(self, shape: Any) -> None:
         spatial = tuple(shape[1:3])

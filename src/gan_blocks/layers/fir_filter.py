@@ -88,7 +88,27 @@ def _dim(x: Any, axis: int) -> Any:
     return static if static is not None else ops.shape(x)[axis]
 
 
-def _fir_along(x: Any, taps: np.ndarray, axis: int, down: int) -> Any:
+def separable_taps(fir: Any) -> tuple[float, ...] | None:
+    """A 1-D filter as Python floats (`None` for a 2-D filter).
+
+    Python floats keep the filter a constant for compilers that trace numpy
+    arrays as tensors (TorchDynamo: `tap != 1.0` on a traced array would be
+    a data-dependent branch and break the graph).
+
+    Example:
+    >>> from gan_blocks.layers.fir_filter import fir_filter_1d, separable_taps
+    >>> separable_taps(fir_filter_1d((1, 3, 3, 1)))
+    (0.125, 0.375, 0.375, 0.125)
+    >>> separable_taps([[1.0, 1.0], [1.0, 1.0]]) is None
+    True
+    """
+    if isinstance(fir, tuple) and all(isinstance(tap, float) for tap in fir):
+        return fir
+    array = np.asarray(fir, "float32")
+    return tuple(float(tap) for tap in array) if array.ndim == 1 else None
+
+
+def _fir_along(x: Any, taps: Sequence[float], axis: int, down: int) -> Any:
     # "valid" true convolution of every channel with `taps` along `axis`, keeping
     # every `down`-th output: a weighted sum of shifted (strided) slices.
     size = len(taps)
@@ -105,7 +125,7 @@ def _fir_along(x: Any, taps: np.ndarray, axis: int, down: int) -> Any:
 
 
 def _upsample_along(
-    x: Any, taps: np.ndarray, axis: int, up: int, before: int, after: int
+    x: Any, taps: Sequence[float], axis: int, up: int, before: int, after: int
 ) -> Any:
     # Polyphase form of "insert up - 1 zeros, pad, filter" when the output
     # length is a multiple of `up`: output phase r of pixel q sums the taps
@@ -129,7 +149,7 @@ def _upsample_along(
             start = low + (r + o - before) // up
             index = [slice(None)] * 4
             index[axis] = slice(start, start + count)
-            term = padded[tuple(index)] * float(flipped[o])
+            term = padded[tuple(index)] * flipped[o]
             total = term if total is None else total + term
         phases.append(total)
     stacked = ops.stack(phases, axis=axis + 1)
@@ -140,7 +160,7 @@ def _upsample_along(
 
 def upfirdn2d(
     x: Any,
-    fir: np.ndarray,
+    fir: np.ndarray | Sequence[float],
     up: int = 1,
     down: int = 1,
     padding: tuple[int, int, int, int] = (0, 0, 0, 0),
@@ -162,8 +182,9 @@ def upfirdn2d(
 
     Args:
         x: A `(batch, height, width, channels)` tensor with a known channel count.
-        fir: A 1-D (separable, e.g. from `fir_filter_1d`) or 2-D (e.g. from
-            `fir_filter_2d`) numpy filter.
+        fir: A 1-D (separable, e.g. from `fir_filter_1d`, or a tuple of
+            Python floats from `separable_taps`, which compilers keep
+            constant) or 2-D (e.g. from `fir_filter_2d`) numpy filter.
         up: Integer up-sampling factor.
         down: Integer down-sampling factor.
         padding: `(x_before, x_after, y_before, y_after)`, NVlabs' order.
@@ -184,20 +205,22 @@ def upfirdn2d(
     >>> ops.convert_to_numpy(y2)[0, :, :, 0].tolist()
     [[2.5, 4.5], [10.5, 12.5]]
     """
-    fir = np.asarray(fir, "float32")
+    taps = separable_taps(fir)
     channels = x.shape[-1]
     pad_x0, pad_x1, pad_y0, pad_y1 = padding
+    if taps is not None:
+        # sqrt(gain) per axis; exact for the gains the layers use (1, 4, factor**2).
+        taps = tuple(tap * math.sqrt(gain) for tap in taps)
     polyphase = (
         up > 1
         and down == 1
-        and fir.ndim == 1
+        and taps is not None
         and min(padding) >= 0
         and all(d is not None for d in x.shape[1:])
-        and (pad_x0 + pad_x1 - len(fir) + 1) % up == 0
-        and (pad_y0 + pad_y1 - len(fir) + 1) % up == 0
+        and (pad_x0 + pad_x1 - len(taps) + 1) % up == 0
+        and (pad_y0 + pad_y1 - len(taps) + 1) % up == 0
     )
     if polyphase:
-        taps = fir * np.float32(math.sqrt(gain))
         x = _upsample_along(x, taps, 1, up, pad_y0, pad_y1)
         return _upsample_along(x, taps, 2, up, pad_x0, pad_x1)
     if up > 1:
@@ -222,9 +245,9 @@ def upfirdn2d(
             max(-pad_x0, 0) : width - max(-pad_x1, 0),
             :,
         ]
-    if fir.ndim == 1:
-        taps = fir * np.float32(math.sqrt(gain))
+    if taps is not None:
         return _fir_along(_fir_along(x, taps, 1, down), taps, 2, down)
+    fir = np.asarray(fir, "float32")
     kernel = fir[::-1, ::-1] * np.float32(gain)
     kernel = np.tile(kernel[:, :, None, None], (1, 1, channels, 1))
     kernel = ops.cast(kernel, x.dtype)

@@ -17,6 +17,7 @@ from gan_blocks.layers.equalized_activation import (
 from gan_blocks.layers.fir_filter import (
     check_fir_filter,
     fir_filter_1d,
+    separable_taps,
     upfirdn2d,
     upsample_padding,
 )
@@ -125,7 +126,7 @@ class ModulatedConv2D(keras.layers.Layer):
         self.activation = check_equalized_activation(activation)
         self.fused_modconv = bool(fused_modconv)
         self.resample_filter = check_fir_filter("resample_filter", resample_filter)
-        self._fir = fir_filter_1d(self.resample_filter)
+        self._fir = separable_taps(fir_filter_1d(self.resample_filter))
         self.affine_kernel = None
         self.affine_bias = None
         self.kernel = None

@@ -11,6 +11,7 @@ from gan_blocks.api_export import gan_blocks_export
 from gan_blocks.layers.fir_filter import (
     check_fir_filter,
     fir_filter_1d,
+    separable_taps,
     upfirdn2d,
     upsample_padding,
 )
@@ -61,7 +62,7 @@ class Upsample2D(keras.layers.Layer):
         super().__init__(**kwargs)
         self.factor = check_int("factor", factor, minimum=1)
         self.filter = check_fir_filter("filter", filter)
-        self._fir = fir_filter_1d(self.filter)
+        self._fir = separable_taps(fir_filter_1d(self.filter))
 
     def call(self, inputs: Any) -> Any:
         before, after = upsample_padding(len(self.filter), self.factor)
