@@ -363,24 +363,43 @@ class ModulatedConv2DTest(TestCase):
 
 
 @pytest.mark.skipif(keras.backend.backend() != "torch", reason="TorchDynamo tracing")
-def test_fir_layers_trace_as_one_graph_under_torch_compile():
-    # The filter taps are Python constants: traced as numpy arrays they made
-    # `tap != 1.0` a data-dependent branch, a graph break per tap.
+def test_resampling_networks_trace_as_one_graph_under_torch_compile():
+    # Two causes of graph breaks, one each: numpy filter taps (traced as
+    # tensors, so `tap != 1.0` was a data-dependent branch) and
+    # `keras.ops.pad` (its new operation's name bumps a global counter, which
+    # ended the graph at the next layer call).
     import torch
 
-    x = np.random.default_rng(0).normal(size=(2, 8, 8, 4)).astype("float32")
-    ws = np.random.default_rng(1).normal(size=(2, 8)).astype("float32")
-    modulated = gb.layers.ModulatedConv2D(4, 3, upsample=True)
-    cases = {
-        "Upsample2D": (gb.layers.Upsample2D(), lambda layer, a, b: layer(a)),
-        "Downsample2D": (gb.layers.Downsample2D(), lambda layer, a, b: layer(a)),
-        "ModulatedConv2D(upsample=True)": (modulated, lambda layer, a, b: layer([a, b])),
+    def two_of(make_layer):
+        images, styles = keras.Input((8, 8, 4)), keras.Input((8,))
+        x = images
+        for _ in range(2):
+            layer = make_layer()
+            x = layer([x, styles]) if isinstance(layer, gb.layers.ModulatedConv2D) else layer(x)
+        return keras.Model([images, styles], x)
+
+    networks = {
+        "Upsample2D": two_of(gb.layers.Upsample2D),
+        "Downsample2D": two_of(gb.layers.Downsample2D),
+        "ModulatedConv2D(upsample=True)": two_of(
+            lambda: gb.layers.ModulatedConv2D(4, 3, upsample=True)
+        ),
+        "ReflectionPadding2D": two_of(lambda: gb.layers.ReflectionPadding2D(1)),
+        "stylegan2 synthesis": gb.architectures.stylegan2_generator(8, 1, preset="tiny").get_layer(
+            "synthesis"
+        ),
     }
-    tensors = [keras.ops.convert_to_tensor(a) for a in (x, ws)]
-    for name, (layer, call) in cases.items():
-        call(layer, *tensors)
+    rng = np.random.default_rng(0)
+    for name, network in networks.items():
+        inputs = [
+            keras.ops.convert_to_tensor(rng.normal(size=(2, *t.shape[1:])).astype("float32"))
+            for t in network.inputs
+        ]
+
+        def call(*tensors, network=network):
+            return network(list(tensors) if len(tensors) > 1 else tensors[0])
+
+        call(*inputs)
         torch._dynamo.reset()
-        explanation = torch._dynamo.explain(lambda a, b, layer=layer, call=call: call(layer, a, b))(
-            *tensors
-        )
+        explanation = torch._dynamo.explain(call)(*inputs)
         assert explanation.graph_break_count == 0, (name, explanation.break_reasons)

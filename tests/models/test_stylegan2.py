@@ -269,3 +269,20 @@ def test_many_images_are_generated_compiled_and_equal_the_eager_ones():
         for i in (0, 3, 6)
     ]
     np.testing.assert_allclose(compiled, np.concatenate(eager), atol=1e-5)
+
+
+def test_a_smaller_last_batch_trains_with_both_regularizers():
+    # 20 images at batch 8: TensorFlow traces one graph for any batch size
+    # (its batch axis is unknown), which the path-length draw must handle.
+    model = gb.models.StyleGAN2(*players(), seed=0)
+    model.compile(
+        regularizers={
+            "generator": [gb.losses.PathLengthPenalty(every=1)],
+            "discriminator": [gb.losses.R1Penalty(gamma=0.01, every=1)],
+        }
+    )
+    history = model.fit(images(20), batch_size=8, epochs=2, verbose=0).history
+    assert history["path_length_penalty"][-1] > 0.0
+    for name, values in history.items():
+        assert np.all(np.isfinite(values)), (name, values)
+    assert int(model.generator_optimizer.iterations) == 6

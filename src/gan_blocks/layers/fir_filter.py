@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from keras import ops
 
+from gan_blocks.layers.traceable_padding import zero_pad
+
 
 def check_fir_filter(name: str, value: Any) -> tuple[float, ...]:
     """`value` as a tuple of floats: a non-empty 1-D sequence of finite numbers, non-zero sum.
@@ -140,7 +142,7 @@ def _upsample_along(
     low, high = max(0, -min(shifts)), max(0, count - length + max(shifts))
     widths = [(0, 0)] * 4
     widths[axis] = (low, high)
-    padded = ops.pad(x, widths)
+    padded = zero_pad(x, widths)
     for r in range(up):
         total = None
         for o in range(size):
@@ -226,9 +228,9 @@ def upfirdn2d(
     if up > 1:
         height, width = _dim(x, 1), _dim(x, 2)
         x = ops.reshape(x, (-1, height, 1, width, 1, channels))
-        x = ops.pad(x, ((0, 0), (0, 0), (0, up - 1), (0, 0), (0, up - 1), (0, 0)))
+        x = zero_pad(x, ((0, 0), (0, 0), (0, up - 1), (0, 0), (0, up - 1), (0, 0)))
         x = ops.reshape(x, (-1, height * up, width * up, channels))
-    x = ops.pad(
+    x = zero_pad(
         x,
         (
             (0, 0),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-from keras import ops
 
 from gan_blocks.api_export import gan_blocks_export
+from gan_blocks.layers.traceable_padding import reflect_pad
 
 
 def _normalize_padding(padding: Any) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -97,7 +97,8 @@ class ReflectionPadding2D(keras.layers.Layer):
 
     def call(self, inputs: Any) -> Any:
         self._check(inputs.shape)
-        return ops.pad(inputs, ((0, 0), *self.padding, (0, 0)), mode="reflect")
+        # Not keras.ops.pad: it ends a torch.compile graph (traceable_padding).
+        return reflect_pad(inputs, ((0, 0), *self.padding, (0, 0)))
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         self._check(input_shape)

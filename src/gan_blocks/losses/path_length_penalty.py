@@ -120,7 +120,7 @@ class PathLengthPenalty(Regularizer):
         """The running mean of the path lengths, starting at 0."""
         return {"mean": 0.0}
 
-    def _batch(self, context: RegularizerContext) -> int:
+    def _batch(self, context: RegularizerContext) -> Any:
         if context.latents is None or context.fake_images is None:
             raise ValueError(
                 "PathLengthPenalty needs the generator's `latents` and `fake_images` in its "
@@ -129,7 +129,10 @@ class PathLengthPenalty(Regularizer):
             )
         batch = context.latents.shape[0]
         if batch is None:
-            raise ValueError("PathLengthPenalty needs a static batch size.")
+            # A graph traced for any batch size (TensorFlow, with a smaller
+            # last batch): the size is a tensor.
+            batch = ops.shape(context.latents)[0]
+            return ops.maximum(batch // self.batch_shrink, 1)
         return max(1, int(batch) // self.batch_shrink)
 
     def draw(self, context: RegularizerContext) -> Any:
