@@ -286,3 +286,6 @@ def test_a_smaller_last_batch_trains_with_both_regularizers():
     for name, values in history.items():
         assert np.all(np.isfinite(values)), (name, values)
     assert int(model.generator_optimizer.iterations) == 6
+    # A last batch of 2, smaller than the minibatch-stddev group of 4.
+    history = model.fit(images(18), batch_size=8, epochs=1, verbose=0).history
+    assert all(np.all(np.isfinite(values)) for values in history.values()), history

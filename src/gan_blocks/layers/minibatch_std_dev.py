@@ -48,7 +48,12 @@ class MinibatchStdDev(keras.layers.Layer):
 
     def call(self, inputs: Any) -> Any:
         batch = inputs.shape[0]
-        group = self.group_size if batch is None else min(self.group_size, batch)
+        if batch is None:
+            # A graph traced for any batch size (TensorFlow): a last batch
+            # smaller than the group is one group, as with a static size.
+            group = ops.minimum(self.group_size, ops.shape(inputs)[0])
+        else:
+            group = min(self.group_size, batch)
         if batch is not None and batch % group:
             raise ValueError(
                 f"MinibatchStdDev needs a batch size divisible by group_size={group}. "
