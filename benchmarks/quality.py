@@ -22,7 +22,9 @@ same seed:
 (at the end of a batch) instead of after `--epochs`; the row says how many
 images it saw. `--curve-minutes 4,8,16` scores each model at each of those
 cumulative training minutes (the scoring time is not counted): one JSON line
-per point (`"curve": true`), the FID-against-minutes curve of each model.
+per point (`"curve": true`), the FID-against-minutes curve of each model,
+with the last epoch's mean logs. `--stylegan2-lr` and `--stylegan2-gamma`
+override `StyleGAN2.compile`'s `learning_rate` and `r1_gamma`.
 
 A classifier (`gb.metrics.train_classifier_feature_extractor`, seed 0, 3
 epochs) is trained on the training images and labels; its penultimate features
@@ -65,6 +67,12 @@ parser.add_argument("--ema", type=float, default=0.999, help="generator EMA deca
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--minutes", type=float, default=None, help="wall-clock budget per model")
 parser.add_argument("--stylegan2-preset", default="small")
+parser.add_argument(
+    "--stylegan2-lr", type=float, default=None, help="compile(learning_rate=); default its own"
+)
+parser.add_argument(
+    "--stylegan2-gamma", type=float, default=None, help="compile(r1_gamma=); default its own"
+)
 parser.add_argument(
     "--curve-minutes", default=None, help="score at these cumulative training minutes: 4,8,16"
 )
@@ -145,7 +153,8 @@ def build(name):
             gb.architectures.stylegan2_discriminator(32, 1, preset=preset),
             seed=args.seed,
         )
-        model.compile()
+        options = {"learning_rate": args.stylegan2_lr, "r1_gamma": args.stylegan2_gamma}
+        model.compile(**{key: value for key, value in options.items() if value is not None})
         return model
     if name == "dcgan":
         model = gb.models.GAN(
@@ -208,7 +217,9 @@ def train_curve(model, name, data):
     for mark in marks:
         budget = TimeBudget(mark - trained_seconds / 60.0)
         started = time.perf_counter()
-        model.fit(*data, batch_size=args.batch_size, epochs=10_000, callbacks=[budget], verbose=0)
+        history = model.fit(
+            *data, batch_size=args.batch_size, epochs=10_000, callbacks=[budget], verbose=0
+        )
         trained_seconds += time.perf_counter() - started
         steps += budget.steps
         row = {
@@ -220,6 +231,7 @@ def train_curve(model, name, data):
             "backend": keras.backend.backend(),
         }
         row.update(score(model, name))
+        row["last_logs"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
         print(json.dumps(row), flush=True)
 
 
