@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from gan_blocks.backend import value_and_gradients
+from gan_blocks.backend import compiled_value_and_gradients, value_and_gradients
 
 
 def numpy(x):
@@ -46,3 +46,35 @@ def test_layers_called_inside_are_differentiated_through():
     value, (gradient,) = value_and_gradients(lambda: ops.sum(layer(x)), [x])
     assert float(numpy(value)) == 3.0
     np.testing.assert_allclose(numpy(gradient), [[1.0, 1.0]])
+
+
+def test_the_compiled_version_equals_the_eager_one_and_reads_values_at_each_call():
+    layer = keras.layers.Dense(2, use_bias=False)
+    layer.build((None, 3))
+    w = keras.Variable(np.array([[0.5, -1.0, 2.0]], "float32"))
+    noise = keras.Variable(np.array([1.0, 2.0], "float32"), trainable=False)
+
+    def objective(target):
+        return ops.sum(ops.square(layer(w) * noise - target))
+
+    step = compiled_value_and_gradients(objective, [w, noise], state=layer.weights)
+    for kernel, target in (
+        (np.arange(6.0).reshape(3, 2), np.array([[1.0, 0.0]])),
+        (-np.ones((3, 2)), np.array([[0.0, 3.0]])),
+    ):
+        # New weights and new argument values between calls are both used.
+        layer.kernel.assign(kernel.astype("float32"))
+        target = target.astype("float32")
+        value, gradients = step(target)
+        target_tensor = ops.convert_to_tensor(target)
+        expected_value, expected = value_and_gradients(
+            lambda t=target_tensor: objective(t), [w, noise]
+        )
+        x, k, n = numpy(w), kernel, numpy(noise)
+        residual = (x @ k) * n - target  # by hand: d/dw = 2 (r * n) k^T, d/dn = 2 r (x k)
+        np.testing.assert_allclose(numpy(value), np.sum(residual**2), rtol=1e-5)
+        np.testing.assert_allclose(numpy(value), numpy(expected_value), rtol=1e-6)
+        np.testing.assert_allclose(numpy(gradients[0]), 2 * (residual * n) @ k.T, rtol=1e-5)
+        np.testing.assert_allclose(numpy(gradients[1]), (2 * residual * (x @ k))[0], rtol=1e-5)
+        for got, want in zip(gradients, expected):
+            np.testing.assert_allclose(numpy(got), numpy(want), rtol=1e-6)

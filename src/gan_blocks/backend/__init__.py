@@ -13,7 +13,8 @@ code lives:
   again (gradient penalties).
 - `value_and_gradients(fn, variables)`: a scalar function of Keras
   variables and its gradients, for optimisation loops outside `fit`
-  (`gb.latents.project`).
+  (`gb.latents.project`); `compiled_value_and_gradients(fn, variables,
+  state)` the same as one compiled function of `fn`'s arguments.
 - `compiled_inference(model)`: a model's inference call compiled where
   the backend can, for generation over many batches.
 - `conv_transpose(...)`: `keras.ops.conv_transpose`, faster or more widely
@@ -34,6 +35,7 @@ import keras
 from gan_blocks.backend import random
 from gan_blocks.trainers import (
     compiled_inference,
+    compiled_value_and_gradients,
     conv_transpose,
     get_trainer,
     input_gradients,
@@ -142,6 +144,7 @@ __all__ = [
     "callbacks_run_synchronously",
     "compiled_draws_match_eager",
     "compiled_inference",
+    "compiled_value_and_gradients",
     "concrete_values",
     "conv_transpose",
     "copy_state",

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from gan_blocks.backend import value_and_gradients
+from gan_blocks.backend import compiled_value_and_gradients
 from gan_blocks.validation import check_int, check_number
 
 # NVlabs' stylegan2-ada-pytorch `projector.py` schedule.
@@ -263,6 +263,7 @@ def project(
         "verbose": verbose,
         "num_ws": num_ws,
     }
+    state_variables = list(synthesis.weights) + list(getattr(feature_extractor, "weights", []))
     latents, reconstructions = [], []
     try:
         with noise_mode_of(synthesis, "const"):
@@ -277,6 +278,7 @@ def project(
                     w_starts[batch],
                     w_stds[batch],
                     noise_variables,
+                    state_variables,
                     rng,
                     settings,
                 )
@@ -490,6 +492,7 @@ def _project_batch(
     w_starts: np.ndarray,
     w_stds: np.ndarray,
     noise_variables: list,
+    state_variables: list,
     rng: Any,
     settings: dict,
 ) -> tuple[np.ndarray, np.ndarray, list]:
@@ -498,7 +501,8 @@ def _project_batch(
     Each image starts at its row of `w_starts` (`(count, w_dim)`), and the
     noise on its w is scaled by its entry of `w_stds` (`(count,)`). Writes
     the optimised noise images into `noise_variables` (the caller restores
-    them).
+    them). `state_variables`: every other variable the synthesis network and
+    the features read.
     """
     count, w_dim, num_ws = len(targets), w_starts.shape[-1], settings["num_ws"]
     rows = num_ws if settings["w_plus"] else 1
@@ -524,14 +528,26 @@ def _project_batch(
         ws = ops.broadcast_to(w_value, (count, num_ws, w_dim))
         return ops.cast(synthesis(ws, training=False), "float32")
 
-    def distance_of(w_value: Any) -> Any:
+    def distance_of(w_value: Any, target: Any = target_tensor, wanted: Any = None) -> Any:
         """Sum over the images of their distances to the targets."""
         images = synthesise(w_value)
         axes = tuple(range(1, len(images.shape)))
-        distance = pixel_weight * ops.mean(ops.square(images - target_tensor), axis=axes)
+        distance = pixel_weight * ops.mean(ops.square(images - target), axis=axes)
         if features is not None:
-            distance = distance + ops.mean(ops.square(features(images) - target_features), axis=1)
+            wanted = target_features if wanted is None else wanted
+            distance = distance + ops.mean(ops.square(features(images) - wanted), axis=1)
         return ops.sum(distance)
+
+    def objective(w_noise: Any, target: Any, wanted: Any = None) -> Any:
+        distance = distance_of(w + w_noise, target, wanted)
+        return distance + regularization * _noise_regularization(noise_variables)
+
+    # One compiled program for the whole loop (jax.jit / tf.function): the
+    # network's weights are read at each call, not baked in.
+    loss_and_gradients = compiled_value_and_gradients(
+        objective, [w, *noise_variables], state=state_variables
+    )
+    constants = (target_tensor,) if features is None else (target_tensor, target_features)
 
     for step in range(steps):
         t = step / steps
@@ -540,12 +556,7 @@ def _project_batch(
         w_noise = (rng.standard_normal(start.shape) * w_noise_scale).astype("float32")
         for variable, noise in zip(noise_variables, noises):
             variable.assign(noise.value)
-
-        def loss_fn(w_noise: np.ndarray = w_noise) -> Any:
-            distance = distance_of(w + w_noise)
-            return distance + regularization * _noise_regularization(noise_variables)
-
-        loss, gradients = value_and_gradients(loss_fn, [w, *noise_variables])
+        loss, gradients = loss_and_gradients(w_noise, *constants)
         optimizer.apply(gradients, [w, *noises])
         for noise in noises:
             value = noise.value - ops.mean(noise.value)

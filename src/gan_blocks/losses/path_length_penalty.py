@@ -43,9 +43,7 @@ def path_lengths(network: Any, latents: Any, noise: Any) -> Any:
     noise = ops.cast(ops.convert_to_tensor(noise), "float32")
     pixels = math.prod(int(d) for d in noise.shape[1:-1])
     scaled_noise = noise / math.sqrt(pixels)
-    gradients = input_gradients(
-        lambda w: ops.cast(network(w), "float32") * scaled_noise, latents
-    )
+    gradients = input_gradients(lambda w: ops.cast(network(w), "float32") * scaled_noise, latents)
     squared = ops.square(ops.cast(gradients, "float32"))
     squared = ops.sum(squared, axis=-1)
     if len(squared.shape) > 1:

@@ -15,7 +15,9 @@ applied, and a few backend abilities; each module here (`tensorflow`, `jax`,
 - `value_and_gradients(fn, variables)`: a scalar `fn()` of Keras variables
   and its gradients with respect to them (`GradientTape` / `jax.value_and_grad`
   over a `StatelessScope` / torch autograd), for optimisation loops outside
-  `fit`.
+  `fit`. `compiled_value_and_gradients(fn, variables, state)`: the same for
+  `fn(*args)` called many times, as one compiled function where the backend
+  can (`jax.jit`, `tf.function`).
 - `runs_on_accelerator()`: whether the backend computes on a GPU/TPU (there
   `fit`'s NaN guard runs asynchronously instead of waiting for every step).
 - `resolve_auto_jit_compile(model)`: the `bool` that `compile(jit_compile="auto")`
@@ -204,6 +206,41 @@ def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
     (5.0, [2.0, 4.0])
     """
     return get_trainer().value_and_gradients(fn, list(variables))
+
+
+def compiled_value_and_gradients(
+    fn: Callable[..., Any], variables: list, state: list | tuple = ()
+) -> Callable[..., tuple]:
+    """`args -> value_and_gradients(lambda: fn(*args), variables)`, compiled where it can.
+
+    For optimisation loops that call the same objective many times
+    (`gb.latents.project`): one `jax.jit` on JAX (one compiled program instead
+    of every operation dispatched eagerly at every step), a `tf.function` on
+    TensorFlow, eager autograd on torch. `args` are tensors (or numpy arrays)
+    of fixed shapes; a new shape traces again. Each call reads the current
+    values of `variables` and of `state`: list there every other variable
+    `fn` reads whose value may change between calls (the network's weights
+    and buffers; JAX would otherwise compile the values of the first call in
+    as constants). Assignments `fn` makes to variables are discarded on JAX.
+
+    Args:
+        fn: Callable of the `args` returning a scalar tensor.
+        variables: The `keras.Variable`s to differentiate with respect to.
+        state: Further variables `fn` reads, not differentiated.
+
+    Returns:
+        A callable `(*args) -> (value, gradients)`, as `value_and_gradients`.
+
+    Example:
+    >>> import keras, numpy as np
+    >>> from gan_blocks.trainers import compiled_value_and_gradients
+    >>> v = keras.Variable(np.array([1.0, 2.0], "float32"))
+    >>> step = compiled_value_and_gradients(lambda t: keras.ops.sum((v - t) ** 2), [v])
+    >>> value, (gradient,) = step(np.zeros(2, "float32"))
+    >>> float(value), keras.ops.convert_to_numpy(gradient).tolist()
+    (5.0, [2.0, 4.0])
+    """
+    return get_trainer().compiled_value_and_gradients(fn, list(variables), list(state))
 
 
 def compiled_inference(model: Any) -> Callable[[Any], Any]:

@@ -43,6 +43,16 @@ class Trainer(Protocol):
         discarded on JAX.
         """
 
+    def compiled_value_and_gradients(
+        self, fn: Callable[..., Any], variables: list, state: list
+    ) -> Callable[..., tuple]:
+        """`value_and_gradients` of `fn(*args)` as a function of `args`, compiled where it can.
+
+        Each call reads the current values of `variables` and `state` (the
+        other variables `fn` reads: passed in, not baked into a compiled
+        program); assignments `fn` makes are discarded.
+        """
+
     def compiled_inference(self, model: Any) -> Callable[[Any], Any]:
         """`x -> model(x, training=False)`, compiled where the backend can.
 
@@ -161,6 +171,7 @@ TRAINER_FUNCTIONS = (
     "test_step",
     "input_gradients",
     "value_and_gradients",
+    "compiled_value_and_gradients",
     "compiled_inference",
     "runs_on_accelerator",
     "resolve_auto_jit_compile",

@@ -117,6 +117,35 @@ def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
     return value, list(gradients)
 
 
+def compiled_value_and_gradients(
+    fn: Callable[..., Any], variables: list, state: list
+) -> Callable[..., tuple]:
+    """`jax.jit` of `jax.value_and_grad` over a `StatelessScope` mapping both lists.
+
+    The values of `variables` and `state` are arguments of the compiled
+    program, read at each call (not constants of the first trace).
+    """
+    differentiated = {id(variable) for variable in variables}
+    state = [variable for variable in state if id(variable) not in differentiated]
+
+    def objective(values: list, state_values: list, args: list) -> Any:
+        mapping = list(zip(variables, values)) + list(zip(state, state_values))
+        with StatelessScope(state_mapping=mapping):
+            return jax.numpy.asarray(fn(*args), dtype="float32")
+
+    jitted = jax.jit(jax.value_and_grad(objective))
+
+    def call(*args: Any) -> tuple:
+        value, gradients = jitted(
+            [jax.numpy.asarray(variable.value) for variable in variables],
+            [jax.numpy.asarray(variable.value) for variable in state],
+            [jax.numpy.asarray(arg) for arg in args],
+        )
+        return value, list(gradients)
+
+    return call
+
+
 def compiled_inference(model: Any) -> Callable[[Any], Any]:
     """`model(x, training=False)` as one `jax.jit` of `stateless_call`.
 

@@ -108,6 +108,18 @@ def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
     ]
 
 
+def compiled_value_and_gradients(
+    fn: Callable[..., Any], variables: list, state: list
+) -> Callable[..., tuple]:
+    """`value_and_gradients` of `fn(*args)` in one `tf.function` (a graph, without XLA).
+
+    Resource variables are read when the graph runs, so `state` needs no
+    passing.
+    """
+    graph = tf.function(lambda *args: value_and_gradients(lambda: fn(*args), variables))
+    return lambda *args: graph(*[tf.convert_to_tensor(arg) for arg in args])
+
+
 def compiled_inference(model: Any) -> Callable[[Any], Any]:
     """`model(x, training=False)` in a `tf.function` (a graph, without XLA)."""
     return tf.function(lambda x: model(x, training=False))

@@ -257,6 +257,19 @@ def value_and_gradients(fn: Callable[[], Any], variables: list) -> tuple:
     ]
 
 
+def compiled_value_and_gradients(
+    fn: Callable[..., Any], variables: list, state: list
+) -> Callable[..., tuple]:
+    """`value_and_gradients` of `fn(*args)`, eagerly: torch reads `state` at each call.
+
+    Not `torch.compile`d: an optimisation loop of a few hundred steps would
+    not pay back the compilation (see the `"auto"` rule).
+    """
+    return lambda *args: value_and_gradients(
+        lambda: fn(*[keras.ops.convert_to_tensor(arg) for arg in args]), variables
+    )
+
+
 def compiled_inference(model: Any) -> Callable[[Any], Any]:
     """`model(x, training=False)` eagerly without recording gradients.
 
