@@ -111,6 +111,37 @@ def test_compiled_steps_trace_preprocessing_layers_and_keep_their_results():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(rescale(pixels)), 1.0)
 
 
+def test_compiled_steps_trace_zero_padding_and_keep_its_zeros():
+    from gan_blocks.trainers import get_trainer
+
+    generator = gb.architectures.resnet_generator((16, 16, 3), filters=4, num_blocks=1)
+    padding_layers = [
+        layer for layer in generator.layers if isinstance(layer, keras.layers.ZeroPadding2D)
+    ]
+    assert padding_layers, "the CycleGAN ResNet generator pads with Keras' ZeroPadding2D"
+    images = keras.ops.convert_to_tensor(
+        np.random.default_rng(0).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
+    )
+    expected = keras.ops.convert_to_numpy(generator(images))
+    # keras.ops.pad names a new Keras operation per call: the graph breaks there.
+    assert graph_breaks(lambda x: generator(x, training=True), images) > 0
+    get_trainer().prepare_compiled_step(generator)
+    assert graph_breaks(lambda x: generator(x, training=True), images) == 0
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(generator(images)), expected)
+    # The same zeros as Keras' own layer, for every layout and rank.
+    for layer, shape in (
+        (keras.layers.ZeroPadding1D((1, 2)), (2, 5, 3)),
+        (keras.layers.ZeroPadding2D(((1, 0), (2, 3))), (2, 4, 5, 3)),
+        (keras.layers.ZeroPadding2D((1, 2), data_format="channels_first"), (2, 3, 4, 5)),
+        (keras.layers.ZeroPadding3D(((0, 1), (1, 1), (2, 0))), (1, 2, 3, 4, 2)),
+    ):
+        x = keras.ops.convert_to_tensor(np.arange(np.prod(shape), dtype="float32").reshape(shape))
+        wanted = keras.ops.convert_to_numpy(layer(x))
+        network = keras.Sequential([keras.Input(shape[1:]), layer])
+        get_trainer().prepare_compiled_step(network)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x)), wanted)
+
+
 def tiny_dcgan(seed, **compile_kwargs):
     keras.utils.set_random_seed(seed)
     gan = gb.models.GAN(

@@ -440,8 +440,15 @@ def prepare_compiled_step(model: Any) -> None:
       ops through a `DynamicBackend` that imports the backend module on every
       attribute lookup: it is replaced by one bound to the torch module,
       which still switches backends (inside `tf.data`) as before.
+    - `ZeroPadding1D/2D/3D` call `keras.ops.pad`, which builds a named Keras
+      `Pad` operation on every call; its automatic name bumps a global
+      counter, and TorchDynamo stops at the next layer ("mapping proxy
+      affected by dictionary mutation"; a CycleGAN ResNet generator: 8
+      breaks). They pad with `torch.nn.functional.pad` instead, the same zeros.
     """
     for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, _ZERO_PADDING_LAYERS) and "call" not in layer.__dict__:
+            object.__setattr__(layer, "call", _zero_padding_call(layer))
         axes = getattr(layer, "_reduction_axes", None)
         if isinstance(layer, keras.layers.BatchNormalization) and isinstance(axes, list):
             # `object.__setattr__`: Keras' tracking would wrap the tuple again.
@@ -449,6 +456,29 @@ def prepare_compiled_step(model: Any) -> None:
         backend = layer.__dict__.get("backend")
         if type(backend) is DynamicBackend and backend.name == "torch":
             object.__setattr__(layer, "backend", _TorchBoundBackend())
+
+
+_ZERO_PADDING_LAYERS = (
+    keras.layers.ZeroPadding1D,
+    keras.layers.ZeroPadding2D,
+    keras.layers.ZeroPadding3D,
+)
+
+
+def _zero_padding_call(layer: Any) -> Callable[[Any], Any]:
+    """`layer.call` of a Keras `ZeroPaddingND` by `torch.nn.functional.pad`."""
+    padding = layer.padding if isinstance(layer.padding[0], tuple) else (layer.padding,)
+    if getattr(layer, "data_format", "channels_last") == "channels_first":
+        widths = ((0, 0), (0, 0), *padding)
+    else:
+        widths = ((0, 0), *padding, (0, 0))
+    # torch pads from the last axis backwards: (last_before, last_after, ...).
+    flat = [int(amount) for pair in reversed(widths) for amount in pair]
+
+    def call(inputs: Any) -> Any:
+        return torch.nn.functional.pad(inputs, flat)
+
+    return call
 
 
 class _TorchBoundBackend(DynamicBackend):
