@@ -142,7 +142,7 @@ def test_w_gives_one_row_per_image_and_w_plus_one_per_style(projected):
     assert not np.allclose(w_plus, np.broadcast_to(w_plus[:, :1], w_plus.shape))
 
 
-def test_features_enter_the_distance():
+def test_features_enter_the_distance(capsys):
     model = small_model()
     targets = synthesise(model, np.broadcast_to(model.w_average(), (1, model.num_ws, 32)) + 0.5)
     calls = []
@@ -154,13 +154,15 @@ def test_features_enter_the_distance():
         calls.append(tuple(images.shape))
         return extractor(images)
 
-    def run(features):
+    def run(features, verbose=False):
         return gb.latents.project(
-            model, targets, steps=2, w_samples=16, feature_extractor=features
+            model, targets, steps=2, w_samples=16, feature_extractor=features, verbose=verbose
         )[0]
 
     pixels_only = run(lambda images: ops.zeros((images.shape[0], 1)))
-    with_user_features = run(user_features)
+    with_user_features = run(user_features, verbose=True)
+    # The progress lines measure the same distance, features included.
+    assert "step 2/2: loss " in capsys.readouterr().out
     with_discriminator = run(None)  # the discriminator's "b4_fc" features
     assert calls and all(shape == (1, 8, 8, 1) for shape in calls)
     assert not np.allclose(with_user_features, pixels_only)

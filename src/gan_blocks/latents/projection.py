@@ -528,13 +528,12 @@ def _project_batch(
         ws = ops.broadcast_to(w_value, (count, num_ws, w_dim))
         return ops.cast(synthesis(ws, training=False), "float32")
 
-    def distance_of(w_value: Any, target: Any = target_tensor, wanted: Any = None) -> Any:
-        """Sum over the images of their distances to the targets."""
+    def distance_of(w_value: Any, target: Any, wanted: Any = None) -> Any:
+        """Sum over the images of their distances to the targets (and their features)."""
         images = synthesise(w_value)
         axes = tuple(range(1, len(images.shape)))
         distance = pixel_weight * ops.mean(ops.square(images - target), axis=axes)
         if features is not None:
-            wanted = target_features if wanted is None else wanted
             distance = distance + ops.mean(ops.square(features(images) - wanted), axis=1)
         return ops.sum(distance)
 
@@ -564,7 +563,7 @@ def _project_batch(
         if settings["verbose"] and ((step + 1) % max(1, steps // 10) == 0 or step + 1 == steps):
             for variable, noise in zip(noise_variables, noises):
                 variable.assign(noise.value)
-            distance = float(ops.convert_to_numpy(distance_of(w.value)))
+            distance = float(ops.convert_to_numpy(distance_of(w.value, *constants)))
             print(
                 f"step {step + 1:>{len(str(steps))}}/{steps}: loss "
                 f"{float(ops.convert_to_numpy(loss)):.4g}, distance after the step {distance:.4g}"
