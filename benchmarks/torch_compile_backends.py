@@ -95,7 +95,10 @@ def main(argv=None):
             times[variant].append(1000 * (time.perf_counter() - start) / STEPS_PER_FIT)
 
     eager_ms = statistics.median(times["eager"])
-    print("| variant | first 2 steps s | ms/step, median (quartiles) | saved vs eager | pays back after |")
+    print(
+        "| variant | first 2 steps s | ms/step, median (quartiles) | saved vs eager "
+        "| pays back after |"
+    )
     print("|---|---|---|---|---|")
     for variant in VARIANTS:
         low, median, high = statistics.quantiles(times[variant], n=4)
