@@ -12,9 +12,9 @@ on the torch backend, this trains
 compile seconds = first fit's seconds - its steps x the compiled step's seconds;
 crossover = compile seconds / (eager - compiled seconds per step): the planned
 steps above which a compiled run finishes first. `jit_compile="auto"` on torch
-compiles when the planned steps of a `fit` pass the crossover of its cost
-model (`gan_blocks.trainers.torch.auto_compile_min_steps()`); this script is how
-that number was measured. Each case runs in a subprocess of its own (a cold
+compiles when the remaining steps of a `fit` pass the crossover of its cost
+model (`gan_blocks.trainers.torch_auto_compile.compile_pays`); this script is
+how that model's constants were measured. Each case runs in a subprocess of its own (a cold
 in-memory cache) with `TORCHINDUCTOR_CACHE_DIR` set to a fresh folder.
 
     python benchmarks/torch_compile_crossover.py
