@@ -1,5 +1,6 @@
 """`gan-blocks evaluate` against the metrics computed directly in Python."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -256,6 +257,25 @@ def test_bad_input_is_reported_without_a_traceback(tmp_path, capsys, extractor_p
             "were computed with 'flatten', but this run's extractor is 'tiny_extractor'",
         )
     )
+    # Images of another size than the extractor's input, and weights that are no state dict.
+    big = np.random.default_rng(2).integers(0, 256, (3, 14, 14, 1)).astype("uint8")
+    write_png_folder(tmp_path / "big", big)
+    (tmp_path / "run.sh").write_text("echo hello\n")
+    cases.append(
+        (
+            [str(tmp_path / "big"), "--reference", str(tmp_path / "real")]
+            + ["--extractor", extractor_path],
+            "takes images of shape (batch, 8, 8, 1); received images of shape (3, 14, 14, 1)",
+        )
+    )
+    if importlib.util.find_spec("torch"):  # Reading a .pth needs torch.
+        cases.append(
+            (
+                [str(tmp_path / "real"), "--reference", str(tmp_path / "real")]
+                + ["--extractor", "fid-inception", "--weights", str(tmp_path / "run.sh")],
+                "holds no state dict of arrays",
+            )
+        )
     for argv, message in cases:
         assert main(["evaluate", *argv]) == 2
         error = capsys.readouterr().err

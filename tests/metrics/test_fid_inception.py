@@ -113,6 +113,14 @@ def test_foreign_weights_and_offline_downloads_get_clear_errors(state, tmp_path)
         gb.metrics.fid_inception_v3(weights=extra)
     with pytest.raises(FileNotFoundError, match="No FID Inception weights file"):
         gb.metrics.fid_inception_v3(weights=str(tmp_path / "missing.pth"))
+    # Files that are no state dict at all: a script, a zip that is no torch archive.
+    script = tmp_path / "run.sh"
+    script.write_text("echo hello\n")
+    archive = tmp_path / "model.npz"
+    archive.write_bytes(b"PK\x03\x04 not a zip")
+    for path in (script, archive):
+        with pytest.raises(ValueError, match="not pytorch-fid's FID Inception: .* holds no state"):
+            gb.metrics.fid_inception_v3(weights=str(path))
     with pytest.raises(OSError, match="Could not download the FID Inception weights"):
         gb.metrics.fid_inception_v3(
             weights="http://127.0.0.1:9/pt_inception-2015-12-05-6726825d.pth"

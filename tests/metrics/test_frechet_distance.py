@@ -112,6 +112,14 @@ def test_set_with_itself_is_zero_and_reset_state_works():
     assert fid.num_real == 0 and fid.num_generated == 0 and fid.feature_dim is None
     with pytest.raises(ValueError, match="needs at least 2 real"):
         fid.result()
+    fid.update_state(x[:1], x[:1])
+    with pytest.raises(ValueError) as error:
+        fid.result()
+    assert str(error.value) == (
+        "FrechetDistance needs at least 2 real and 2 generated images; it has seen 1 real "
+        "and 1 generated. Pass more images to update_state."
+    )
+    fid.reset_state()
     fid.update_state(x, x + 2.0)
     assert fid.result() == pytest.approx(40.0, rel=1e-5)
     # Only the generated statistics reset: the real ones stay.
@@ -136,6 +144,15 @@ def test_keras_feature_extractor_on_images_and_protocol_and_config():
     direct = gb.metrics.FrechetDistance(feature_extractor=identity)
     direct.update_features(features, np.asarray(extractor.predict(fake, verbose=0)))
     assert fid.result() == pytest.approx(direct.result(), rel=1e-5)
+
+    # Images of another size than the extractor's input: a clear error, no statistics.
+    with pytest.raises(ValueError) as error:
+        fid.update_state(None, np.zeros((3, 14, 14, 1), "float32"))
+    assert (
+        "'tiny_features' takes images of shape (batch, 8, 8, 1); received images of "
+        "shape (3, 14, 14, 1)" in str(error.value)
+    )
+    assert fid.num_generated == 30
 
     protocol = fid.protocol
     assert protocol["feature_extractor"] == "tiny_features"

@@ -61,6 +61,15 @@ def test_errors_and_config():
         gb.metrics.InceptionScore(from_logits=True)
     with pytest.raises(ValueError, match="splits"):
         gb.metrics.InceptionScore(identity, splits=0)
+    # Too few images for the splits: the message asks for generated images only.
+    too_few = gb.metrics.InceptionScore(identity, splits=10)
+    too_few.update_state(None, np.eye(4)[:3])
+    with pytest.raises(ValueError) as error:
+        too_few.result()
+    assert str(error.value) == (
+        "InceptionScore needs at least 10 generated images; it has seen 3 generated. "
+        "Pass more images to update_state or lower `splits`."
+    )
     default = gb.metrics.InceptionScore(splits=4)
     config = default.get_config()
     assert config["classifier"] is None and config["splits"] == 4

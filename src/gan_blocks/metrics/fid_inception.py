@@ -244,8 +244,24 @@ def read_torch_state_dict(path: str) -> dict[str, np.ndarray]:
             "where torch is installed, `gan-blocks convert-inception FILE.pth OUT.npz`, and "
             "pass the .npz."
         ) from error
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # Unpickling, zip and format errors alike.
+        raise ValueError(_not_a_state_dict(path, error)) from error
+    if not isinstance(state, dict) or not all(
+        isinstance(value, torch.Tensor) for value in state.values()
+    ):
+        raise ValueError(_not_a_state_dict(path, f"it holds a {type(state).__name__}"))
     return {key: value.detach().cpu().numpy() for key, value in state.items()}
+
+
+def _not_a_state_dict(path: str, reason: Any) -> str:
+    first_line = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason)
+    return (
+        f"The weights are not pytorch-fid's FID Inception: {path!r} holds no state dict of "
+        f"arrays ({first_line}). Pass pt_inception-2015-12-05-6726825d.pth, its .npz "
+        f"conversion (gan-blocks convert-inception), or the URL {FID_WEIGHTS_URL}."
+    )
 
 
 def read_state_dict(weights: str) -> dict[str, np.ndarray]:
@@ -259,8 +275,11 @@ def read_state_dict(weights: str) -> dict[str, np.ndarray]:
             f"{FID_WEIGHTS_URL}."
         )
     if weights.endswith(".npz"):
-        with np.load(weights, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
+        try:
+            with np.load(weights, allow_pickle=False) as data:
+                return {key: data[key] for key in data.files}
+        except Exception as error:  # Not a zip of arrays, or arrays needing pickle.
+            raise ValueError(_not_a_state_dict(weights, error)) from error
     return read_torch_state_dict(weights)
 
 

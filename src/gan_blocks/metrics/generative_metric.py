@@ -175,6 +175,7 @@ class GenerativeMetric(keras.metrics.Metric):
                 f"Expected a non-empty batch of images. Received shape {images.shape}."
             )
         extractor = self.get_feature_extractor()
+        check_extractor_input(extractor, images)
         outputs = []
         for start in range(0, len(images), self.batch_size):
             batch = images[start : start + self.batch_size]
@@ -353,13 +354,26 @@ class GenerativeMetric(keras.metrics.Metric):
     def _reset(self, real: bool) -> None:
         raise NotImplementedError
 
-    def _require(self, num_real: int, num_generated: int) -> None:
-        if self.num_real < num_real or self.num_generated < num_generated:
-            raise ValueError(
-                f"{type(self).__name__} needs at least {num_real} real and {num_generated} "
-                f"generated images; it has seen num_real={self.num_real} and "
-                f"num_generated={self.num_generated}. Call update_state first."
+    def _require(self, num_real: int, num_generated: int, hint: str = "") -> None:
+        if self.num_real >= num_real and self.num_generated >= num_generated:
+            return
+        needed = [
+            f"{count} {kind}"
+            for count, kind in ((num_real, "real"), (num_generated, "generated"))
+            if count
+        ]
+        seen = [
+            f"{seen} {kind}"
+            for seen, count, kind in (
+                (self.num_real, num_real, "real"),
+                (self.num_generated, num_generated, "generated"),
             )
+            if count
+        ]
+        raise ValueError(
+            f"{type(self).__name__} needs at least {' and '.join(needed)} images; it has "
+            f"seen {' and '.join(seen)}. Pass more images to update_state{hint}."
+        )
 
     # -------------------------------------------------------------- results
     @property
@@ -427,3 +441,30 @@ class GenerativeMetric(keras.metrics.Metric):
         if extractor is not None:
             config[cls.extractor_argument] = keras.saving.deserialize_keras_object(extractor)
         return cls(**config)
+
+
+def check_extractor_input(extractor: Any, images: np.ndarray) -> None:
+    """Raises a clear error when `images` do not fit a Keras extractor's declared input.
+
+    Models built with `keras.Input` declare their image shape; without this
+    check a wrong image size fails deep in the backend (a matrix size
+    mismatch in a `Dense` layer, say) after other images were encoded.
+    """
+    try:
+        inputs = extractor.inputs if isinstance(extractor, keras.Model) else None
+    except (AttributeError, ValueError):  # A subclassed model never called.
+        inputs = None
+    if not inputs or len(inputs) != 1:
+        return
+    expected = tuple(inputs[0].shape)[1:]
+    received = tuple(images.shape)[1:]
+    if len(expected) != len(received) or any(
+        want is not None and want != got for want, got in zip(expected, received)
+    ):
+        shown = tuple("None" if size is None else size for size in expected)
+        raise ValueError(
+            f"The feature extractor {extractor.name!r} takes images of shape "
+            f"(batch, {', '.join(map(str, shown))}); received images of shape "
+            f"{tuple(images.shape)}. Resize the images to the extractor's input, or use an "
+            "extractor built for this size."
+        )

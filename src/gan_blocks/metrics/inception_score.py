@@ -146,7 +146,7 @@ class InceptionScore(GenerativeMetric):
         return self._compute()[0]
 
     def _compute(self) -> tuple[float, float]:
-        self._require(0, max(self.splits, 1))
+        self._require(0, max(self.splits, 1), hint=" or lower `splits`")
         probabilities = np.concatenate(self._probabilities).astype("float64")
         scores = [
             inception_score_of_split(part) for part in np.array_split(probabilities, self.splits)
