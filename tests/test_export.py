@@ -185,6 +185,24 @@ def test_exported_conditional_gan_takes_class_labels(tmp_path, format):
     assert np.abs(outputs["images"] - other).max() > 1e-3
 
 
+@pytest.mark.parametrize("format", gb.export.FORMATS)
+def test_an_sngan_generator_exports_with_a_free_batch(tmp_path, format):
+    # Its residual blocks upsample by nearest neighbours: with a free batch axis
+    # the LiteRT converter once fell back to a Flex convolution the interpreter
+    # cannot run.
+    exportable(format)
+    keras.utils.set_random_seed(3)
+    generator = gb.architectures.sngan_generator(8, (16, 16, 3), filters=4)
+    discriminator = gb.architectures.sngan_discriminator((16, 16, 3), filters=4)
+    gan = gb.models.GAN(generator, discriminator, latent_dim=8)
+    path = str(tmp_path / f"generator{SUFFIXES[format]}")
+    gb.export.export_generator(gan, path, format=format)
+    for batch in (3, 5):
+        latents = np.random.default_rng(batch).normal(size=(batch, 8)).astype("float32")
+        outputs = run_artifact(format, path, {"latents": latents})
+        np.testing.assert_allclose(outputs["images"], gan.generate(latents=latents), atol=1e-5)
+
+
 def stylegan2(conditional):
     keras.utils.set_random_seed(6)
     classes = {"num_classes": 3} if conditional else {}

@@ -147,7 +147,19 @@ class ResidualUpBlock(keras.layers.Layer):
     def _upsampled(self, x: Any) -> Any:
         if not self.upsample:
             return x
-        return ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
+        height, width, channels = x.shape[1:]
+        if None in (height, width, channels):
+            return ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
+        # Nearest-neighbour 2x by reshapes and concatenations: the same values as
+        # `ops.repeat`, but TensorFlow keeps the static height and width with a
+        # free batch axis (after `tf.repeat` it does not, and the LiteRT converter
+        # then emits a Flex convolution its interpreter cannot run).
+        rows = ops.reshape(x, (-1, height, 1, width * channels))
+        rows = ops.reshape(
+            ops.concatenate([rows, rows], axis=2), (-1, 2 * height, width, 1, channels)
+        )
+        both = ops.concatenate([rows, rows], axis=3)
+        return ops.reshape(both, (-1, 2 * height, 2 * width, channels))
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         x, labels = self._split(inputs)
