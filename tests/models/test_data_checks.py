@@ -386,3 +386,43 @@ def test_a_generator_whose_batches_change_channels_gets_the_shape_error(jit_comp
 
     with pytest.raises(ValueError, match=r"images .*shape \(batch, 8, 8, 1\).*\(4, 8, 8, 3\)"):
         gan.fit(batches(), epochs=1, steps_per_epoch=2, verbose=0)
+
+
+@pytest.mark.parametrize("bad_batch", [0, 1])
+def test_a_fit_that_raises_leaves_the_model_usable(tmp_path, bad_batch):
+    # Keras' JAX fit empties the variables while it trains; a fit refused in
+    # its first step (or a later one) left them empty: generate and save then
+    # failed with "'NoneType' object is not callable".
+    keras.utils.set_random_seed(0)
+    generator = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(16, activation="tanh"),
+            keras.layers.Reshape((4, 4, 1)),
+        ]
+    )
+    discriminator = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    gan = gb.models.GAN(generator, discriminator, latent_dim=4, seed=0)
+    gan.compile(jit_compile=False)
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 4, 4, 1)).astype("float32")
+    gan.fit(images, batch_size=4, epochs=1, verbose=0)
+    trained = gan.generate(3, seed=1)
+
+    def batches():
+        for index in range(2):
+            yield (images[:4] if index != bad_batch else images[:4, :2, :2],)
+
+    with pytest.raises(ValueError, match=r"shape \(batch, 4, 4, 1\)"):
+        gan.fit(batches(), epochs=1, steps_per_epoch=2, verbose=0)
+    samples = gan.generate(3, seed=1)
+    if bad_batch == 0:  # No step ran: the weights are those of the first fit.
+        np.testing.assert_array_equal(samples, trained)
+    else:  # One step ran and is kept.
+        assert np.all(np.isfinite(samples)) and not np.array_equal(samples, trained)
+    gan.save(str(tmp_path / "gan.keras"))
+    loaded = keras.models.load_model(str(tmp_path / "gan.keras"))
+    np.testing.assert_array_equal(loaded.generate(3, seed=1), samples)
+    gan.fit(images, batch_size=4, epochs=1, verbose=0)
+    assert np.all(np.isfinite(gan.generate(3, seed=1)))

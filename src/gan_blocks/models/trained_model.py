@@ -151,7 +151,8 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
         self._begin_auto_jit_compile(x, y, args, kwargs)
         callbacks = list(callbacks or []) + self.fit_callbacks() + synced
         try:
-            return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+            with get_trainer().fit_failure_guard(self):
+                return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
         except Exception as error:
             shape_error = _batch_shape_error(error)
             if shape_error is None:

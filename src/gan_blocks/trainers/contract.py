@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 
@@ -134,6 +135,15 @@ class Trainer(Protocol):
 
         `strategy`: the distribution to check (TensorFlow: the active
         `tf.distribute` strategy when `None`).
+        """
+
+    def fit_failure_guard(self, model: Any) -> AbstractContextManager:
+        """A context around `keras.Model.fit` that leaves `model` usable when `fit` raises.
+
+        Keras' JAX trainer empties the variables while it trains (their
+        values travel in the step's state) and fills them again at the end:
+        a `fit` that raises (bad data found in its first step) would leave
+        them empty. JAX's guard puts the last values back; elsewhere a no-op.
         """
 
     def sync_model_state(self, model: Any) -> None:

@@ -12,7 +12,8 @@ optimizers' variables travel in the state because `model.optimizer` is the compo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
@@ -375,6 +376,36 @@ def callbacks_run_synchronously() -> bool:
 def compiled_draws_match_eager() -> bool:
     """True: `jax.random` gives the same numbers under `jit` and eagerly."""
     return True
+
+
+@contextlib.contextmanager
+def fit_failure_guard(model: Any) -> Iterator[None]:
+    """Puts the variables' values back when `fit` raises.
+
+    Keras' JAX `fit` empties the model's variables while it trains (their
+    values travel in the step's state) and fills them at the end. A `fit`
+    that raises skips that: `generate`, `save` and the next `fit` then fail
+    with "'NoneType' object is not callable". After a completed step the
+    latest values are in `model._jax_state` (`jax_state_sync`); before one
+    (bad data found while the first step is traced) they are the values the
+    variables held when `fit` began, kept here by reference (no copy).
+    """
+    variables = [
+        *model.trainable_variables,
+        *model.non_trainable_variables,
+        *(model.optimizer.variables if model.optimizer is not None else []),
+        *model.metrics_variables,
+    ]
+    values = [variable._value for variable in variables]
+    try:
+        yield
+    except BaseException:
+        if getattr(model, "_jax_state", None) and not getattr(model, "_jax_state_synced", True):
+            model.jax_state_sync()
+        for variable, value in zip(variables, values):
+            if variable._value is None:
+                variable._value = value
+        raise
 
 
 def check_distribution(strategy: Any = None) -> None:

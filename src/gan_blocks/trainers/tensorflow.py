@@ -15,6 +15,7 @@ ones, and `conv_transpose` works around what those kernels lack.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable
@@ -388,6 +389,12 @@ def callbacks_run_synchronously() -> bool:
 def compiled_draws_match_eager() -> bool:
     """False: XLA computes `tf.random.stateless_*` with other numbers than TF's kernels."""
     return False
+
+
+def fit_failure_guard(model: Any) -> contextlib.AbstractContextManager:
+    """No-op: a failed `fit` leaves the variables as they were on this backend."""
+    del model
+    return contextlib.nullcontext()
 
 
 def check_distribution(strategy: Any = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import types
@@ -525,6 +526,12 @@ def callbacks_run_synchronously() -> bool:
 def compiled_draws_match_eager() -> bool:
     """True: the seam's hash-based draws give the same numbers eagerly and compiled."""
     return True
+
+
+def fit_failure_guard(model: Any) -> contextlib.AbstractContextManager:
+    """No-op: a failed `fit` leaves the variables as they were on this backend."""
+    del model
+    return contextlib.nullcontext()
 
 
 def check_distribution(strategy: Any = None) -> None:
