@@ -197,6 +197,7 @@ TRAINER_FUNCTIONS = (
     "callbacks_run_synchronously",
     "compiled_draws_match_eager",
     "check_distribution",
+    "fit_failure_guard",
     "sync_model_state",
     "conv_transpose",
 )
