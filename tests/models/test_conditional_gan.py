@@ -36,6 +36,13 @@ def test_fit_on_images_and_labels_and_generate_by_label(label_shape, tmp_path):
     z = np.repeat(np.random.default_rng(0).normal(size=(1, 4)).astype("float32"), 3, 0)
     by_label = cgan.generate(latents=z, labels=[0, 1, 2])
     assert not np.allclose(by_label[0], by_label[1])
+    # The label layouts fit takes: (n, 1) ids and one-hot rows give the same images.
+    np.testing.assert_array_equal(cgan.generate(latents=z, labels=[[0], [1], [2]]), by_label)
+    np.testing.assert_array_equal(cgan.generate(latents=z, labels=np.eye(3)), by_label)
+    with pytest.raises(ValueError, match="one-hot labels of width 4"):
+        cgan.generate(latents=z[:2], labels=np.eye(4)[:2])
+    with pytest.raises(ValueError, match=r"Received shape \(1, 3, 3\)"):
+        cgan.generate(latents=z, labels=np.eye(3)[None])
     path = str(tmp_path / "cgan.keras")
     cgan.save(path)
     restored = keras.models.load_model(path)

@@ -211,7 +211,8 @@ class ConditionalGAN(GAN):
         Args:
             num_samples: Number of images when neither `labels` nor `latents`
                 fix it; classes then cycle 0, 1, ..., num_classes - 1.
-            labels: Integer class of each image.
+            labels: Class of each image: ids of shape `(n,)` or `(n, 1)`, or
+                one-hot rows of shape `(n, num_classes)`, as `fit` takes them.
             latents: Explicit latents of shape `(n, *latent_shape)`.
             seed: Seed of the latents.
             batch_size: Generator batch size.
@@ -253,13 +254,22 @@ class ConditionalGAN(GAN):
             )
             check_output_fits_in_memory(count, self.image_shape, self.latent_shape)
             labels = np.arange(count) % self.num_classes
-        labels = np.asarray(labels).reshape(-1)
+        labels = np.asarray(labels)
         if labels.size == 0:
             raise ValueError(
                 "`labels` holds no entries: pass one class label per image to generate "
                 f"(e.g. labels=[0, 1, 2]; classes 0..{self.num_classes - 1})."
             )
+        # The label layouts `fit` takes: ids of shape (n,) or (n, 1), or one-hot rows.
         input_checks.check_labels(labels, self.num_classes)
+        if labels.ndim > 2:
+            raise ValueError(
+                "`labels` must be class ids of shape (n,) or (n, 1), or one-hot rows of "
+                f"shape (n, {self.num_classes}). Received shape {labels.shape}."
+            )
+        if labels.ndim == 2 and labels.shape[1] > 1:  # One-hot rows (checked above).
+            labels = np.argmax(labels, axis=1)
+        labels = labels.reshape(-1)
         latents = self._latents(len(labels), latents, seed, truncation)
         if int(latents.shape[0]) != len(labels):
             raise ValueError(f"Got {int(latents.shape[0])} latents but {len(labels)} labels.")
