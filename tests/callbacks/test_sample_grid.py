@@ -53,6 +53,37 @@ def test_pix2pix_rows_are_source_output_target(tmp_path):
     np.testing.assert_array_equal(images[2], -source[0])
 
 
+def test_missing_or_malformed_preview_inputs_are_refused_before_training(tmp_path):
+    import pytest
+
+    generator = gb.architectures.unet_generator((8, 8, 3), 3, filters=4)
+    discriminator = gb.architectures.patchgan_discriminator((8, 8, 3), filters=4, num_layers=1)
+    p2p = gb.models.Pix2Pix(generator, discriminator)
+    p2p.compile()
+    source = np.random.default_rng(0).uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
+    weights = [w.copy() for w in p2p.get_weights()]
+    cases = [
+        (None, r"need fixed pairs: pass SampleGrid\(\.\.\., inputs=\(sources, targets\)\)\.$"),
+        (source, r"Received one array of shape \(2, 8, 8, 3\)"),
+        ((source, source[:1]), r"as many sources as targets.*\(2, 8, 8, 3\) and \(1, 8, 8, 3\)"),
+    ]
+    for inputs, message in cases:
+        callback = gb.callbacks.SampleGrid(str(tmp_path), num_samples=2, inputs=inputs)
+        with pytest.raises(ValueError, match=message):
+            p2p.fit(source, -source, batch_size=2, verbose=0, callbacks=[callback])
+    # Refused before the first step: no weight moved, no file written.
+    for before, after in zip(weights, p2p.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert not list(tmp_path.iterdir())
+    # Validation data, which adversarial models have no loss for, is refused up front too.
+    with pytest.raises(NotImplementedError, match="no validation loss"):
+        p2p.fit(source, -source, batch_size=2, verbose=0, validation_split=0.5)
+    with pytest.raises(NotImplementedError, match="`validation_data` or `validation_split`"):
+        p2p.fit(source, -source, verbose=0, validation_data=(source, -source))
+    for before, after in zip(weights, p2p.get_weights()):
+        np.testing.assert_array_equal(before, after)
+
+
 def _tensorboard_images(log_dir):
     """(step, tag, decoded uint8 image) of every image summary under `log_dir`."""
     import io

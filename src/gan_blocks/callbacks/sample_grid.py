@@ -128,6 +128,9 @@ class SampleGrid(keras.callbacks.Callback):
 
     def samples(self) -> tuple[np.ndarray, int | None]:
         """Returns the images of the grid and its number of columns."""
+        return self._preview_method()(self.num_samples, seed=self.seed, inputs=self.inputs)
+
+    def _preview_method(self) -> Any:
         preview = getattr(self.model, "preview_samples", None)
         if preview is None:
             raise TypeError(
@@ -135,7 +138,14 @@ class SampleGrid(keras.callbacks.Callback):
                 f"inputs)` method; {type(self.model).__name__} has none. Subclass "
                 "gb.models.AdversarialModel or define the method."
             )
-        return preview(self.num_samples, seed=self.seed, inputs=self.inputs)
+        return preview
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        # Wrong or missing `inputs` are reported now, not after the first epoch.
+        self._preview_method()
+        check = getattr(self.model, "check_preview_inputs", None)
+        if check is not None:
+            check(self.inputs)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if (epoch + 1) % self.every_n_epochs:

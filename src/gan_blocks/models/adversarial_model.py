@@ -197,6 +197,19 @@ class AdversarialModel(
     # Pixel range of generated images (tanh generators), for `SampleGrid`.
     sample_value_range = (-1.0, 1.0)
 
+    def check_preview_inputs(self, inputs: Any) -> None:
+        """Raises a clear error when `preview_samples` could not use `inputs`.
+
+        `gb.callbacks.SampleGrid` calls it when training begins, so that a
+        missing or malformed `inputs=` is reported before the first epoch,
+        not after it. Models whose previews need fixed inputs (`Pix2Pix`,
+        `CycleGAN`) override it; the default accepts anything.
+
+        Args:
+            inputs: The `inputs` given to `SampleGrid` (or `None`).
+        """
+        del inputs
+
     def preview_samples(
         self, num_samples: int = 16, seed: int = 0, inputs: Any = None
     ) -> tuple[np.ndarray, int | None]:
@@ -345,11 +358,14 @@ class AdversarialModel(
         logs.update(self.augmentation_logs())
         return logs
 
+    validation_refusal = (
+        "Adversarial models have no validation loss; evaluate samples with gb.metrics "
+        "(FID/KID) or gb.callbacks (GenerativeMetrics) instead of `evaluate`, "
+        "`validation_data` or `validation_split`."
+    )
+
     def test_step(self, *args: Any) -> Any:
-        raise NotImplementedError(
-            "Adversarial models have no validation loss; evaluate samples with "
-            "gb.metrics (FID/KID) or gb.callbacks instead of `evaluate`."
-        )
+        raise NotImplementedError(self.validation_refusal)
 
     def trained_steps(self) -> int:
         """Steps taken so far: the iterations of the last group to update."""

@@ -389,22 +389,26 @@ class CycleGAN(AdversarialModel):
             lambda batch: generator(batch, training=False), images, batch_size
         )
 
-    def preview_samples(
-        self, num_samples: int = 16, seed: int = 0, inputs: Any = None
-    ) -> tuple[np.ndarray, int | None]:
-        """Rows of A | A->B | A->B->A for `inputs=images_a` (or `(images_a, images_b)`)."""
+    def check_preview_inputs(self, inputs: Any) -> None:
+        """Previews need fixed domain-A images (`inputs=images_a`) and one image shape."""
         if inputs is None:
             raise ValueError(
                 "CycleGAN previews need fixed domain-A images: pass SampleGrid(..., "
                 "inputs=images_a)."
             )
+        if self.shape_a != self.shape_b:
+            raise ValueError("CycleGAN previews need both domains to have one image shape.")
+
+    def preview_samples(
+        self, num_samples: int = 16, seed: int = 0, inputs: Any = None
+    ) -> tuple[np.ndarray, int | None]:
+        """Rows of A | A->B | A->B->A for `inputs=images_a` (or `(images_a, images_b)`)."""
+        self.check_preview_inputs(inputs)
         if isinstance(inputs, (list, tuple)):
             inputs = inputs[0]
         images_a = np.asarray(inputs, "float32")[:num_samples]
         translated = self.translate(images_a, "a_to_b")
         cycled = self.translate(translated, "b_to_a")
-        if self.shape_a != self.shape_b:
-            raise ValueError("CycleGAN previews need both domains to have one image shape.")
         rows = [np.stack(row) for row in zip(images_a, translated, cycled)]
         return np.concatenate(rows, axis=0), 3
 

@@ -284,15 +284,30 @@ class Pix2Pix(AdversarialModel):
             )
         return self.translate(source_images, batch_size=batch_size, use_ema=use_ema)
 
+    def check_preview_inputs(self, inputs: Any) -> None:
+        """Previews need fixed pairs: `inputs=(sources, targets)` of one length."""
+        fix = "pass SampleGrid(..., inputs=(sources, targets))"
+        if inputs is None:
+            raise ValueError(f"Pix2Pix previews need fixed pairs: {fix}.")
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            received = (
+                f"a {type(inputs).__name__} of {len(inputs)} items"
+                if isinstance(inputs, (list, tuple))
+                else f"one array of shape {np.shape(inputs)}"
+            )
+            raise ValueError(f"Pix2Pix previews need fixed pairs: {fix}. Received {received}.")
+        sources, targets = (np.shape(part) for part in inputs)
+        if not sources or not targets or sources[0] != targets[0]:
+            raise ValueError(
+                f"Pix2Pix previews need as many sources as targets: {fix}. Received shapes "
+                f"{sources} and {targets}."
+            )
+
     def preview_samples(
         self, num_samples: int = 16, seed: int = 0, inputs: Any = None
     ) -> tuple[np.ndarray, int | None]:
         """Rows of source | translation | target for `inputs=(sources, targets)`."""
-        if inputs is None:
-            raise ValueError(
-                "Pix2Pix previews need fixed pairs: pass SampleGrid(..., "
-                "inputs=(sources, targets))."
-            )
+        self.check_preview_inputs(inputs)
         sources, targets = (np.asarray(a)[:num_samples] for a in inputs)
         outputs = self.translate(sources)
         rows = [np.stack([s, o, t]) for s, o, t in zip(sources, outputs, targets)]

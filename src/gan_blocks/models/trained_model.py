@@ -49,6 +49,10 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
     True
     """
 
+    # Why `fit` refuses `validation_data` / `validation_split` (a model whose
+    # `test_step` has no loss to report); `None` where validation works.
+    validation_refusal: str | None = None
+
     # ---------------------------------------------------------- subclasses
     def optimization_step(self, data: Any, minimize: Any) -> dict:
         """One training step: `minimize(loss_fn, variables, optimizer)` and logs."""
@@ -139,6 +143,7 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
         """
         if not self.compiled:
             raise RuntimeError(f"Call `compile(...)` on the {type(self).__name__} before `fit`.")
+        self._check_validation_arguments(fit_arguments(self, x, y, args, kwargs))
         input_checks.check_not_a_list_of_images(x)
         input_checks.check_not_empty(x, y)
         self.check_training_data(x, y)
@@ -158,6 +163,13 @@ class TrainedModel(SeedStateSaving, AtomicSavingMixin, keras.Model):
             if shape_error is None:
                 raise
             raise shape_error from error
+
+    def _check_validation_arguments(self, arguments: dict) -> None:
+        """Refuses validation data before training where `test_step` has no loss to report."""
+        if self.validation_refusal is None:
+            return
+        if arguments["validation_data"] is not None or arguments["validation_split"]:
+            raise NotImplementedError(self.validation_refusal)
 
     def _begin_auto_jit_compile(self, x: Any, y: Any, args: tuple, kwargs: dict) -> None:
         """Starts resolving `"auto"` for this `fit`, or says once what `compile` chose.
