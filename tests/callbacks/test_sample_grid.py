@@ -65,7 +65,7 @@ def test_missing_or_malformed_preview_inputs_are_refused_before_training(tmp_pat
     cases = [
         (None, r"need fixed pairs: pass SampleGrid\(\.\.\., inputs=\(sources, targets\)\)\.$"),
         (source, r"Received one array of shape \(2, 8, 8, 3\)"),
-        ((source, source[:1]), r"as many sources as targets.*\(2, 8, 8, 3\) and \(1, 8, 8, 3\)"),
+        ((source, source[:1]), r"as many sources as targets.* \(2, 8, 8, 3\) and \(1, 8, 8, 3\)"),
     ]
     for inputs, message in cases:
         callback = gb.callbacks.SampleGrid(str(tmp_path), num_samples=2, inputs=inputs)

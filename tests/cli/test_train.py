@@ -238,6 +238,23 @@ def test_clear_errors(tmp_path, capsys, argv, message):
     assert not os.path.exists(out / "checkpoints")
 
 
+def test_a_refused_run_writes_nothing_and_run_files_follow_the_umask(tmp_path, capsys):
+    data = prepared_dataset(tmp_path / "data", count=16, labels=True)
+    out = tmp_path / "run"
+    flags = ["--data", data, "--kimg", "0.016", "--batch", "8", "--out", str(out)]
+    assert main(["train", *flags, "--model", "dcgan", "--cond"]) == 2
+    assert "--model dcgan has no class-conditional builder" in capsys.readouterr().err
+    assert not out.exists()  # So the corrected command is not refused as a resume.
+    old_umask = os.umask(0o022)
+    try:
+        assert main(["train", *flags, "--model", "dcgan", "--preset", "tiny"]) == 0
+    finally:
+        os.umask(old_umask)
+    # The JSON files are readable by others, as the .keras files beside them.
+    for path in (out / "run.json", *sorted((out / "checkpoints").glob("*"))):
+        assert os.stat(path).st_mode & 0o777 == 0o644, path
+
+
 @pytest.mark.one_backend("jax")  # three processes; the in-process crash test runs everywhere
 def test_resume_after_sigkill_in_a_subprocess_equals_an_uninterrupted_run(tmp_path):
     data = prepared_dataset(tmp_path / "data")

@@ -204,6 +204,18 @@ def test_bad_arguments_are_named(source, tmp_path, kwargs, message):
     assert not os.path.exists(tmp_path / "out")
 
 
+def test_folder_labels_on_a_flat_folder_say_so(tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for index in range(3):
+        Image.fromarray(np.full((12, 10, 3), 40 * index, "uint8")).save(flat / f"{index}.png")
+    with pytest.raises(ValueError) as error:
+        _prepare(flat, tmp_path / "out")
+    message = str(error.value)
+    assert "but all 3 images of" in message and "lie in its root, in no class folder" in message
+    assert not os.path.exists(tmp_path / "out")
+
+
 def test_destination_checks(source, tmp_path):
     with pytest.raises(ValueError, match="inside the source"):
         _prepare(source, source / "prepared")

@@ -20,6 +20,11 @@ def write_json_atomically(path: str, data: Any) -> None:
         prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
     )
     try:
+        # mkstemp creates the file for its owner only (0600); give it the
+        # permissions of any other file the run writes (0666 less the umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             json.dump(data, file, indent=2, sort_keys=True)
             file.write("\n")

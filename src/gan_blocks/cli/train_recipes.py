@@ -64,6 +64,20 @@ def check_resolution(model: str, resolution: int) -> None:
     )
 
 
+def check_conditional(model: str, conditional: bool) -> None:
+    """Refuses `--cond` for a model without a class-conditional builder (DCGAN).
+
+    Example:
+    >>> from gan_blocks.cli.train_recipes import check_conditional
+    >>> check_conditional("sngan", True)
+    """
+    if conditional and model == "dcgan":
+        raise ValueError(
+            "--model dcgan has no class-conditional builder: use --model sngan or stylegan2 "
+            "with --cond, or leave out --cond."
+        )
+
+
 def ema_setting(model: str, ema: str) -> float | None:
     """`--ema` as the model's argument, or `None` for no EMA generator.
 
@@ -154,11 +168,7 @@ def build_model(
     check_model_name(model)
     check_preset(model, preset)
     check_resolution(model, resolution)
-    if num_classes is not None and model == "dcgan":
-        raise ValueError(
-            "--model dcgan has no class-conditional builder: use --model sngan or stylegan2 "
-            "with --cond, or leave out --cond."
-        )
+    check_conditional(model, num_classes is not None)
     rate = LEARNING_RATES[model] if learning_rate is None else float(learning_rate)
     if rate <= 0:
         raise ValueError(f"--lr must be > 0. Received: {learning_rate}")

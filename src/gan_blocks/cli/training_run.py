@@ -133,6 +133,7 @@ class TrainingRun:
                 f"--cond needs a dataset with labels; {config['data']!r} has none. Prepare it "
                 "with `gan-blocks prepare SRC DST --labels folders`."
             )
+        train_recipes.check_conditional(config["model"], bool(config["cond"]))
         self.num_classes = None
         if config["cond"]:
             self.num_classes = len(label_names) if label_names else None

@@ -601,6 +601,14 @@ def prepare_images(
             "its shards would become source files. Choose a destination outside it."
         )
     chosen, skipped, label_names = _plan(paths, mode, mapping)
+    in_root = [path for path in paths if is_image_path(path) and "/" not in path]
+    if not chosen and mode == "folders" and in_root:
+        raise ValueError(
+            f"labels='folders' takes each image's class from the subfolder it is in "
+            f"(SRC/cat/1.png is class 'cat'), but all {len(in_root)} images of "
+            f"{os.fspath(source)!r} lie in its root, in no class folder. Move them into one "
+            "subfolder per class, or leave out labels (--labels) for unlabelled data."
+        )
     if not chosen:
         raise ValueError(
             f"No image file to prepare in {os.fspath(source)!r} ({len(paths)} files; "

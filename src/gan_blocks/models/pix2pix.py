@@ -286,21 +286,23 @@ class Pix2Pix(AdversarialModel):
 
     def check_preview_inputs(self, inputs: Any) -> None:
         """Previews need fixed pairs: `inputs=(sources, targets)` of one length."""
-        fix = "pass SampleGrid(..., inputs=(sources, targets))"
+        need_pairs = (
+            "Pix2Pix previews need fixed pairs: pass SampleGrid(..., inputs=(sources, targets))."
+        )
         if inputs is None:
-            raise ValueError(f"Pix2Pix previews need fixed pairs: {fix}.")
+            raise ValueError(need_pairs)
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             received = (
                 f"a {type(inputs).__name__} of {len(inputs)} items"
                 if isinstance(inputs, (list, tuple))
                 else f"one array of shape {np.shape(inputs)}"
             )
-            raise ValueError(f"Pix2Pix previews need fixed pairs: {fix}. Received {received}.")
+            raise ValueError(f"{need_pairs} Received {received}.")
         sources, targets = (np.shape(part) for part in inputs)
         if not sources or not targets or sources[0] != targets[0]:
             raise ValueError(
-                f"Pix2Pix previews need as many sources as targets: {fix}. Received shapes "
-                f"{sources} and {targets}."
+                "Pix2Pix previews need as many sources as targets in SampleGrid(..., "
+                f"inputs=(sources, targets)). Received shapes {sources} and {targets}."
             )
 
     def preview_samples(
