@@ -109,6 +109,12 @@ def test_the_export_formats_of_each_backend():
         gb.export.check_export_format("mp4")
     assert set(gb.export.supported_formats()) <= set(gb.export.FORMATS)
     assert "litert" not in gb.export.supported_formats("jax")
+    if importlib.util.find_spec("torch_xla") is None and importlib.util.find_spec("tensorflow"):
+        # The message names the backends that can export it with what is installed.
+        with pytest.raises(
+            ImportError, match=r"load it with KERAS_BACKEND=tensorflow \(tensorflow"
+        ):
+            gb.export.check_export_format("tf_saved_model", "torch")
 
 
 def test_a_fixed_batch_size_is_the_inputs_batch_dimension():

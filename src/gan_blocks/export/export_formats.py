@@ -72,11 +72,25 @@ def check_export_format(format: str, backend: str | None = None) -> str:
     ]
     if missing:
         packages = " ".join(_PIP_NAMES.get(module, module) for module in missing)
+        # Other backends that write this format with what is installed: often
+        # the easier route (a .keras file loads under any backend).
+        ready = [
+            other
+            for other in _backends_writing(format)
+            if other != backend
+            and all(importlib.util.find_spec(module) for module in _REQUIREMENTS[(format, other)])
+        ]
+        elsewhere = (
+            f" Or save the model (.keras), load it with KERAS_BACKEND={ready[0]} "
+            f"({' or '.join(ready)} can export {format} with what is installed) and export there."
+            if ready
+            else ""
+        )
         raise ImportError(
             f"Exporting format={format!r} on the {backend} backend needs "
             f"{', '.join(missing)}: pip install {packages} (or pip install "
             '"gan-blocks[export]" for onnx, tf2onnx and ai-edge-litert; '
-            '"gan-blocks[export-jax]" adds jax2onnx).'
+            f'"gan-blocks[export-jax]" adds jax2onnx).{elsewhere}'
         )
     return format
 
