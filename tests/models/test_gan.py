@@ -240,6 +240,9 @@ def test_bad_input_raises_clear_errors():
         gan.fit(np.zeros((8, 3), "float32"), verbose=0)
     with pytest.raises(ValueError, match="latent_dim=5.*expects inputs of shape \\(4,\\)"):
         gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=5)
+    for bad in ("4", 4.0, True, (4, "2"), 0):  # Not read digit by digit, nor rounded.
+        with pytest.raises(ValueError, match=r"must be a positive int .* Received: latent_dim="):
+            gb.models.GAN(mlp_generator(), mlp_discriminator(), latent_dim=bad)
     with pytest.raises(
         ValueError,
         match=r"produces images of shape \(2,\).*expects inputs of shape \(3,\)",

@@ -139,6 +139,9 @@ def test_bad_regularizers_are_refused_clearly():
         gan({"generator": [Constant()], "discriminator": [Constant()]})
     with pytest.raises(TypeError, match="must be a dict"):
         gan([Constant()])
+    for penalty in (gb.losses.R1Penalty(), "gradient_penalty"):
+        with pytest.raises(ValueError, match="cannot regularize the generator"):
+            gan({"generator": [penalty]})
     with pytest.raises(ValueError, match="`every` must be an int >= 1"):
         Constant(every=0)
     with pytest.raises(ValueError, match="finite"):

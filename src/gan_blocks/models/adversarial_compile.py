@@ -294,6 +294,17 @@ def resolve_regularizers(regularizers: Any, variable_groups: dict) -> dict[str, 
         if not isinstance(items, (list, tuple)):
             items = [items]
         resolved[group] = [losses_module.get_regularizer(item) for item in items]
+        penalties = [r for r in resolved[group] if isinstance(r, losses_module.Penalty)]
+        if group == "generator" and penalties:
+            # A Penalty differentiates its network at real and fake images: the
+            # generator's network takes latents, so it would fail inside fit.
+            raise ValueError(
+                f"{type(penalties[0]).__name__} penalizes the discriminator's gradient with "
+                "respect to its input images (a gb.losses.Penalty); it cannot regularize the "
+                'generator. Put it under regularizers={"discriminator": [...]} (or pass '
+                "penalty=...); generator regularizers such as gb.losses.PathLengthPenalty "
+                'go under "generator".'
+            )
     return resolved
 
 

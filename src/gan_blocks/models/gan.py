@@ -29,6 +29,11 @@ __all__ = ["GAN", "default_optimizer"]
 def _latent_shape(latent_dim: Any) -> tuple[int, ...]:
     shape = (latent_dim,) if isinstance(latent_dim, (int, np.integer)) else latent_dim
     try:
+        # Only ints: a string ("16") would otherwise be read digit by digit.
+        if isinstance(shape, (str, bytes)) or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)) for d in shape
+        ):
+            raise TypeError
         shape = tuple(int(d) for d in shape)
     except TypeError:
         shape = ()
