@@ -82,14 +82,32 @@ def test_bad_inputs_raise():
         tiny_vae(reconstruction="laplace")
     with pytest.raises(ValueError, match="latents of size 2"):
         vae.decode(np.zeros((1, 3), "float32"))
+    gaussian = tiny_vae(reconstruction="gaussian")
+    gaussian.compile()
+    with pytest.raises(ValueError, match=r"integer dtype uint8 \(values 0\.\.255\)"):
+        gaussian.fit(np.full((4, 2, 2, 1), 255, "uint8"), verbose=0)
+    # Players that do not fit together are refused when the VAE is built.
+    encoder, decoder = tiny_vae().encoder, tiny_vae().decoder
+    latents = keras.Input((3,))
+    wide = keras.Model(latents, keras.layers.Reshape((2, 2, 1))(keras.layers.Dense(4)(latents)))
+    with pytest.raises(ValueError, match="sizes 2 and 2, but the decoder takes latents of size 3"):
+        gb.models.VAE(encoder, wide)
+    latents = keras.Input((2,))
+    larger = keras.Model(latents, keras.layers.Reshape((3, 3, 1))(keras.layers.Dense(9)(latents)))
+    with pytest.raises(
+        ValueError, match=r"shape \(3, 3, 1\), but the encoder takes .* \(2, 2, 1\)"
+    ):
+        gb.models.VAE(encoder, larger)
 
 
 def test_nan_loss_stops_training_naming_the_loss():
     vae = tiny_vae(reconstruction="gaussian")
     vae.encoder.get_layer("z_log_var").bias.assign(np.full(2, 1e4, "float32"))  # exp overflows
     vae.compile()
-    with pytest.raises(FloatingPointError, match="loss"):
+    with pytest.raises(FloatingPointError, match="loss") as error:
         vae.fit(np.zeros((4, 2, 2, 1), "float32"), batch_size=4, verbose=0)
+    # The causes named are a VAE's, not a GAN's.
+    assert "log-variance" in str(error.value) and "discriminator" not in str(error.value)
 
 
 def linear_gaussian_vae(exact_posterior=True):

@@ -78,7 +78,19 @@ class GaussianLikelihood(Likelihood):
         return ops.cast(outputs, "float32")
 
     def check_data(self, images: np.ndarray) -> None:
-        """Any finite values are valid (NaN and inf are refused by the VAE)."""
+        """Any finite floats are valid (NaN and inf are refused by the VAE); integers are not.
+
+        Integer pixels (uint8 0..255) are almost always unscaled images: with a
+        unit-scale decoder the squared errors are in the tens of thousands and
+        training overflows within a few steps.
+        """
+        images = np.asarray(images)
+        if images.dtype.kind in "iub":
+            raise ValueError(
+                f"reconstruction='gaussian' got images of integer dtype {images.dtype} "
+                f"(values {images.min()}..{images.max()}). Scale them to floats first, e.g. "
+                "`images.astype('float32') / 127.5 - 1.0` (or `/ 255.0`)."
+            )
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

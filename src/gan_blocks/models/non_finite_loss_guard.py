@@ -273,12 +273,16 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         raise FloatingPointError(self._message(*failure, _NOT_RESTORED))
 
     def _message(self, epoch: int, batch: int, key: str, value: float, restored: str) -> str:
+        # The model's own likely causes (a VAE has no discriminator), if it names them.
+        causes = getattr(self.model, "non_finite_loss_causes", None) or (
+            "images outside the generator's range, a discriminator without a final "
+            "linear layer for a logit loss"
+        )
         return (
             f"Training stopped: `{key}` became {value} at epoch {epoch + 1}, batch "
             f"{batch + 1}. Common causes: NaN or inf values in the training data (fit "
             "checks numpy arrays in full, a dataset by its first batch only), a learning "
-            "rate that is too high, images outside the generator's range, a "
-            "discriminator without a final linear layer for a logit loss, or float16 "
+            f"rate that is too high, {causes}, or float16 "
             f"overflow (use mixed_bfloat16 or loss scaling).{restored}"
         )
 

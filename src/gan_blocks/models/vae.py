@@ -70,6 +70,12 @@ class VAE(TrainedModel):
         Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
     """
 
+    # What the NaN guard names as likely causes, besides the data and the learning rate.
+    non_finite_loss_causes = (
+        "images far from the decoder's scale (e.g. unscaled 0..255 pixels), an encoder "
+        "log-variance so large that its exponential overflows"
+    )
+
     def __init__(
         self,
         encoder: keras.Model,
@@ -105,6 +111,26 @@ class VAE(TrainedModel):
             raise ValueError(
                 f"The encoder must return [z_mean, z_log_var]; it has {len(outputs)} outputs."
             )
+        if outputs is not None:
+            sizes = [output.shape[-1] for output in outputs]
+            if any(size is not None and size != self.latent_dim for size in sizes):
+                raise ValueError(
+                    f"The encoder returns z_mean and z_log_var of sizes {sizes[0]} and "
+                    f"{sizes[1]}, but the decoder takes latents of size {self.latent_dim}: "
+                    "build both with one latent_dim."
+                )
+        decoder_outputs = getattr(decoder, "outputs", None)
+        if self.image_shape is not None and decoder_outputs:
+            decoded = tuple(decoder_outputs[0].shape[1:])
+            if len(decoded) != len(self.image_shape) or any(
+                a is not None and b is not None and a != b
+                for a, b in zip(decoded, self.image_shape)
+            ):
+                raise ValueError(
+                    f"The decoder produces images of shape {decoded}, but the encoder takes "
+                    f"images of shape {self.image_shape}: the reconstruction loss compares "
+                    "them, so they must match."
+                )
         if not likelihood.built and getattr(decoder, "outputs", None):
             likelihood.build(tuple(decoder.outputs[0].shape))
         self.loss_tracker = keras.metrics.Mean(name="loss")
