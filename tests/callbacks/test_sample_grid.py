@@ -39,12 +39,17 @@ def test_sample_grid_writes_pngs_from_fixed_latents(tmp_path):
     np.testing.assert_array_equal(first, second)  # the same latents every time
 
 
-def test_pix2pix_rows_are_source_output_target(tmp_path):
+def tiny_pix2pix():
+    """A compiled 8x8 Pix2Pix and two source images."""
     generator = gb.architectures.unet_generator((8, 8, 3), 3, filters=4)
     discriminator = gb.architectures.patchgan_discriminator((8, 8, 3), filters=4, num_layers=1)
     p2p = gb.models.Pix2Pix(generator, discriminator)
     p2p.compile()
-    source = np.random.default_rng(0).uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
+    return p2p, np.random.default_rng(0).uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
+
+
+def test_pix2pix_rows_are_source_output_target(tmp_path):
+    p2p, source = tiny_pix2pix()
     callback = gb.callbacks.SampleGrid(str(tmp_path), num_samples=2, pairs=(source, -source))
     p2p.fit(source, -source, batch_size=2, verbose=0, callbacks=[callback])
     images, columns = callback.samples()
@@ -56,11 +61,7 @@ def test_pix2pix_rows_are_source_output_target(tmp_path):
 def test_missing_or_malformed_preview_inputs_are_refused_before_training(tmp_path):
     import pytest
 
-    generator = gb.architectures.unet_generator((8, 8, 3), 3, filters=4)
-    discriminator = gb.architectures.patchgan_discriminator((8, 8, 3), filters=4, num_layers=1)
-    p2p = gb.models.Pix2Pix(generator, discriminator)
-    p2p.compile()
-    source = np.random.default_rng(0).uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
+    p2p, source = tiny_pix2pix()
     weights = [w.copy() for w in p2p.get_weights()]
     cases = [
         (None, r"need fixed pairs: pass SampleGrid\(\.\.\., inputs=\(sources, targets\)\)\.$"),

@@ -131,8 +131,8 @@ class VAE(TrainedModel):
                     f"images of shape {self.image_shape}: the reconstruction loss compares "
                     "them, so they must match."
                 )
-        if not likelihood.built and getattr(decoder, "outputs", None):
-            likelihood.build(tuple(decoder.outputs[0].shape))
+        if not likelihood.built and decoder_outputs:
+            likelihood.build(tuple(decoder_outputs[0].shape))
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")

@@ -400,8 +400,7 @@ def fit_failure_guard(model: Any) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        if getattr(model, "_jax_state", None) and not getattr(model, "_jax_state_synced", True):
-            model.jax_state_sync()
+        sync_model_state(model)  # The latest step's values, where a step completed.
         for variable, value in zip(variables, values):
             if variable._value is None:
                 variable._value = value
